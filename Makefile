@@ -1,0 +1,55 @@
+# Tahto: `make run` starts the whole service on embedded defaults; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE := mydata_operator.settings
+
+.PHONY: help install run migrate demo worker test test-services lint format bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the service with its development tools
+
+migrate: $(STAMP) ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate ## Load the demo citizens, providers and regulator (idempotent)
+	$(BIN)/python manage.py demo_data
+
+run: demo ## Install, migrate, load demo data, start the web service (:8000) and a Celery worker
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	bin/run-service
+
+worker: $(STAMP) ## Start only a Celery worker (with the periodic scheduler)
+	$(BIN)/celery -A mydata_operator worker --beat --loglevel INFO --concurrency 2
+
+test: $(STAMP) ## Run the test suite on the embedded defaults (SQLite, no servers)
+	$(BIN)/pytest -q -m "not services" -p no:cacheprovider
+
+test-services: $(STAMP) ## The suite on PostgreSQL with a live Celery worker (needs DATABASE_URL, CELERY_BROKER_URL)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP) ## ruff, mypy and a check that no migration is missing
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Run the benchmarks; results go to docs/benchmarks/results.json
+	$(BIN)/python bench/run.py
+
+clean: ## Remove the embedded database, keys, broker folder and caches (not .venv)
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

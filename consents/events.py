@@ -1,0 +1,31 @@
+"""Event types of the consent log, with the meaning regulators and integrators rely on.
+
+Every entry of the log has one of these types. The values are part of the log's contract:
+never rename or reuse one, only add.
+"""
+
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    CONSENT_REQUESTED = "consent.requested", "A provider asked the citizen for a consent"
+    CONSENT_GRANTED = "consent.granted", "The citizen (or a representative) granted a consent"
+    CONSENT_APPROVED = "consent.approved", "The citizen approved a provider's request"
+    CONSENT_REJECTED = "consent.rejected", "The citizen rejected a provider's request"
+    CONSENT_CHANGED = "consent.changed", "The citizen changed the consent: this is its new version"
+    CONSENT_SUPERSEDED = "consent.superseded", "This version was replaced by a newer one"
+    CONSENT_PAUSED = "consent.paused", "The citizen paused the consent; it denies until resumed"
+    CONSENT_RESUMED = "consent.resumed", "The citizen resumed a paused consent"
+    CONSENT_WITHDRAWN = "consent.withdrawn", "The citizen withdrew the consent"
+    CONSENT_REVOKED = "consent.revoked", "Someone other than the citizen ended the consent"
+    CONSENT_TERMINATED = "consent.terminated", "The requesting provider ended the consent"
+    CONSENT_EXPIRED = "consent.expired", "The consent's period ended"
+    MANDATE_CREATED = "mandate.created", "A person may now act on behalf of another"
+    MANDATE_ENDED = "mandate.ended", "A person may no longer act on behalf of another"
+    DECISION_PERMIT = "decision.permit", "The policy decision point permitted a data flow"
+    DECISION_DENY = "decision.deny", "The policy decision point denied a data flow"
+    DATA_DELIVERED = "flow.delivered", "Permitted data was delivered to its recipient"
+    DATA_FAILED = "flow.failed", "A permitted flow failed permanently; nothing was delivered"
+
+
+EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}

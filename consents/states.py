@@ -1,0 +1,93 @@
+"""Consent kinds, states and the one table of allowed transitions."""
+
+from django.db import models
+
+
+class Kind(models.TextChoices):
+    """The four consent kinds; each has a versioned JSON Schema in schemas/consent-kinds/."""
+
+    BIOBANK = "biobank", "Biobank consent"
+    NEEDS_ASSESSMENT = "needs-assessment", "Unsolicited service-need assessment"
+    PROVIDER_SHARING = "provider-sharing", "Data sharing to providers"
+    WELLBEING_SHARING = "wellbeing-sharing", "Sharing of self-produced wellbeing data"
+
+
+class Provision(models.TextChoices):
+    """Whether the consent permits what its scope names, or is a refusal of it (FHIR provision.type)."""
+
+    PERMIT = "permit", "Permit"
+    DENY = "deny", "Deny (a refusal)"
+
+
+class Status(models.TextChoices):
+    """Lifecycle states (after W3C DPV consent statuses and NextGenPSD2 consentStatus)."""
+
+    REQUESTED = "requested", "Requested by a provider, waiting for the citizen"
+    ACTIVE = "active", "Active: in force within its period"
+    PAUSED = "paused", "Paused by the citizen: denies until resumed"
+    WITHDRAWN = "withdrawn", "Withdrawn by the citizen (or their representative)"
+    REVOKED = "revoked", "Revoked by someone else than the citizen (e.g. a mandate ended)"
+    TERMINATED = "terminated", "Terminated by the provider that asked for it"
+    EXPIRED = "expired", "Expired: its period ended"
+    REJECTED = "rejected", "Rejected: the citizen declined the request"
+    SUPERSEDED = "superseded", "Superseded by a newer version of the same consent"
+
+
+STATUS_DESCRIPTIONS: dict[str, str] = {s.value: s.label for s in Status}
+
+#: States a consent may be created in.
+INITIAL: frozenset[Status] = frozenset({Status.REQUESTED, Status.ACTIVE})
+
+#: The one table of allowed transitions; every service consults it through `check_transition`.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.REQUESTED: frozenset(
+        {Status.ACTIVE, Status.REJECTED, Status.EXPIRED, Status.TERMINATED, Status.REVOKED}
+    ),
+    Status.ACTIVE: frozenset(
+        {
+            Status.PAUSED,
+            Status.WITHDRAWN,
+            Status.REVOKED,
+            Status.TERMINATED,
+            Status.EXPIRED,
+            Status.SUPERSEDED,
+        }
+    ),
+    Status.PAUSED: frozenset(
+        {
+            Status.ACTIVE,
+            Status.WITHDRAWN,
+            Status.REVOKED,
+            Status.TERMINATED,
+            Status.EXPIRED,
+            Status.SUPERSEDED,
+        }
+    ),
+    Status.WITHDRAWN: frozenset(),
+    Status.REVOKED: frozenset(),
+    Status.TERMINATED: frozenset(),
+    Status.EXPIRED: frozenset(),
+    Status.REJECTED: frozenset(),
+    Status.SUPERSEDED: frozenset(),
+}
+
+#: States in which a consent still binds tokens and may become or be in force.
+LIVE: frozenset[Status] = frozenset({Status.REQUESTED, Status.ACTIVE, Status.PAUSED})
+FINAL: frozenset[Status] = frozenset(s for s, to in TRANSITIONS.items() if not to)
+
+
+class TransitionError(Exception):
+    """A transition the table forbids."""
+
+    def __init__(self, current: str, target: str):
+        self.current, self.target = current, target
+        allowed = ", ".join(sorted(TRANSITIONS[Status(current)])) or "none: the state is final"
+        super().__init__(
+            f"A consent that is {current} cannot become {target} (allowed from {current}: {allowed})."
+        )
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise TransitionError unless the table allows current -> target."""
+    if Status(target) not in TRANSITIONS[Status(current)]:
+        raise TransitionError(current, target)

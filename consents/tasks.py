@@ -1,0 +1,17 @@
+"""Periodic work of the consent core. Tasks load fresh state and are safe to run twice."""
+
+from celery import shared_task
+
+from . import log, services
+
+
+@shared_task(acks_late=True)
+def consents_expire_task() -> int:
+    """Expire consents whose period ended and requests nobody answered."""
+    return services.consents_expire()
+
+
+@shared_task(acks_late=True)
+def log_sign_tree_head_task() -> int:
+    """Sign the log's current head, so regulators always find a recent one."""
+    return log.tree_head_sign().tree_size

@@ -1,0 +1,273 @@
+"""The citizen's consent API: list, grant, change, pause, resume, withdraw, approve, reject.
+
+Thin views: parse and check the body against its JSON Schema, call one service, render.
+A consent of someone the user may not act for is a 404, never a hint that it exists.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import schemas
+from consents import fhir, services
+from consents.errors import invalid, not_permitted
+from consents.log import b64, iso
+from consents.models import Consent, LogEntry, Receipt
+from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.identity.selectors import person_for_user
+
+
+def _dt(value: str | None, pointer: str) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None or parsed.tzinfo is None:
+        raise invalid(pointer, f"{value!r} is not a date-time with a time zone (RFC 3339).")
+    return parsed
+
+
+def consent_json(consent: Consent) -> dict[str, Any]:
+    base = f"/api/v1/me/consents/{consent.id}"
+    return {
+        "id": str(consent.id),
+        "lineage": str(consent.lineage),
+        "version": consent.version,
+        "kind": consent.kind,
+        "provision": consent.provision,
+        "status": consent.status,
+        "subject": str(consent.subject_id),
+        "scope": consent.scope,
+        "period": {
+            "start": iso(consent.valid_from),
+            "end": iso(consent.valid_until) if consent.valid_until else None,
+        },
+        "requestedBy": consent.requested_by or None,
+        "notice": {"sha256": consent.notice_id} if consent.notice_id else None,
+        "createdAt": iso(consent.created_at),
+        "updatedAt": iso(consent.updated_at),
+        "_links": {
+            "self": {"href": base},
+            "history": {"href": f"{base}/history"},
+            "fhir": {"href": f"{base}/fhir"},
+            "receipts": {"href": f"{base}/receipts"},
+        },
+    }
+
+
+def _actor(request: Request) -> services.Actor:
+    person = person_for_user(request.user)
+    if person is None:
+        raise not_permitted("Only citizens can manage consents.", code="not-a-citizen")
+    return services.Actor.person(person.id)
+
+
+def _visible_consent(request: Request, consent_id: UUID) -> Consent:
+    consent = Consent.objects.filter(id=consent_id).select_related("notice").first()
+    if consent is None or consent.subject_id not in subjects_visible_to(request.user):
+        raise Http404
+    return consent
+
+
+class ConsentListApi(APIView):
+    @extend_schema(
+        summary="Consents of the signed-in person and of those they act for",
+        parameters=[
+            OpenApiParameter("kind", str, description="Only this kind"),
+            OpenApiParameter("status", str, description="Only this status"),
+            OpenApiParameter("subject", str, description="Only this subject's (a person id)"),
+        ],
+        responses={200: dict},
+        tags=["citizen"],
+    )
+    def get(self, request: Request) -> Response:
+        _actor(request)
+        qs = Consent.objects.filter(subject_id__in=subjects_visible_to(request.user))
+        for param, field in (("kind", "kind"), ("status", "status"), ("subject", "subject_id")):
+            if value := request.query_params.get(param):
+                qs = qs.filter(**{field: value})
+        return Response({"consents": [consent_json(c) for c in qs.order_by("-created_at")[:500]]})
+
+    @extend_schema(
+        summary="Grant a consent (or a refusal), for oneself or on behalf of another",
+        request=dict,
+        responses={201: dict},
+        tags=["citizen"],
+    )
+    def post(self, request: Request) -> Response:
+        actor = _actor(request)
+        body = request.data
+        schemas.validate("requests/consent-grant.v1", body)
+        period = body.get("period", {})
+        consent = services.consent_grant(
+            subject_id=UUID(body["subject"]) if body.get("subject") else UUID(actor.id),
+            actor=actor,
+            kind=body["kind"],
+            scope=body["scope"],
+            provision=body.get("provision", "permit"),
+            valid_from=_dt(period.get("start"), "/period/start"),
+            valid_until=_dt(period.get("end"), "/period/end"),
+            notice_text=body["notice"]["text"],
+            language=body["notice"]["language"],
+        )
+        return Response(consent_json(consent), status=201)
+
+
+class ConsentDetailApi(APIView):
+    @extend_schema(summary="One consent", responses={200: dict}, tags=["citizen"])
+    def get(self, request: Request, consent_id: UUID) -> Response:
+        return Response(consent_json(_visible_consent(request, consent_id)))
+
+
+class ConsentChangeApi(APIView):
+    @extend_schema(
+        summary="Change a consent: a new version replaces it", request=dict,
+        responses={201: dict}, tags=["citizen"],
+    )
+    def post(self, request: Request, consent_id: UUID) -> Response:
+        consent = _visible_consent(request, consent_id)
+        body = request.data
+        schemas.validate("requests/consent-change.v1", body)
+        new = services.consent_change(
+            consent=consent,
+            actor=_actor(request),
+            scope=body["scope"],
+            valid_until=_dt((body.get("period") or {}).get("end"), "/period/end"),
+            notice_text=body["notice"]["text"],
+            language=body["notice"]["language"],
+        )
+        return Response(consent_json(new), status=201)
+
+
+ACTIONS = {
+    "withdraw": services.consent_withdraw,
+    "pause": services.consent_pause,
+    "resume": services.consent_resume,
+    "reject": services.consent_reject,
+}
+
+
+class ConsentActionApi(APIView):
+    @extend_schema(
+        summary="Withdraw, pause, resume or reject a consent", request=dict,
+        responses={200: dict}, tags=["citizen"],
+    )
+    def post(self, request: Request, consent_id: UUID, action: str) -> Response:
+        if action not in ACTIONS:
+            raise Http404
+        consent = _visible_consent(request, consent_id)
+        body = request.data if request.data else {}
+        schemas.validate("requests/consent-action.v1", body)
+        updated = ACTIONS[action](
+            consent=consent, actor=_actor(request), reason=body.get("reason", "")
+        )
+        return Response(consent_json(updated))
+
+
+class ConsentApproveApi(APIView):
+    @extend_schema(
+        summary="Approve a provider's consent request, recording the notice shown",
+        request=dict, responses={200: dict}, tags=["citizen"],
+    )
+    def post(self, request: Request, consent_id: UUID) -> Response:
+        consent = _visible_consent(request, consent_id)
+        body = request.data
+        schemas.validate("requests/consent-approve.v1", body)
+        updated = services.consent_approve(
+            consent=consent,
+            actor=_actor(request),
+            notice_text=body["notice"]["text"],
+            language=body["notice"]["language"],
+        )
+        return Response(consent_json(updated))
+
+
+class ConsentHistoryApi(APIView):
+    @extend_schema(
+        summary="Every log entry of a consent, all versions, oldest first",
+        responses={200: dict}, tags=["citizen"],
+    )
+    def get(self, request: Request, consent_id: UUID) -> Response:
+        consent = _visible_consent(request, consent_id)
+        entries = LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("seq")
+        return Response(
+            {
+                "lineage": str(consent.lineage),
+                "entries": [
+                    {
+                        "seq": e.seq,
+                        "type": e.event_type,
+                        "time": iso(e.occurred_at),
+                        "entry": e.entry,
+                        "leafHash": b64(bytes(e.leaf_hash)),
+                    }
+                    for e in entries
+                ],
+            }
+        )
+
+
+class ConsentFhirApi(APIView):
+    @extend_schema(
+        summary="The consent as a FHIR R4 Consent resource", responses={200: dict},
+        tags=["citizen"],
+    )
+    def get(self, request: Request, consent_id: UUID) -> Response:
+        consent = _visible_consent(request, consent_id)
+        system = f"{settings.TAHTO_PUBLIC_URL}/person-id"
+        resource = fhir.consent_to_fhir(
+            consent,
+            patient={"identifier": {"system": system, "value": str(consent.subject_id)}},
+            performer={"identifier": {"system": system, "value": str(consent.granted_by)}}
+            if consent.granted_by
+            else None,
+        )
+        return Response(resource, content_type="application/fhir+json")
+
+
+class ConsentReceiptListApi(APIView):
+    @extend_schema(
+        summary="The signed receipts of a consent (all versions)", responses={200: dict},
+        tags=["citizen"],
+    )
+    def get(self, request: Request, consent_id: UUID) -> Response:
+        consent = _visible_consent(request, consent_id)
+        receipts = Receipt.objects.filter(consent__lineage=consent.lineage).order_by("issued_at")
+        return Response(
+            {
+                "receipts": [
+                    {
+                        "id": str(r.id),
+                        "event": r.event_type,
+                        "issuedAt": iso(r.issued_at),
+                        "logSeq": r.log_seq,
+                        "jws": r.jws,
+                        "_links": {"download": {"href": f"/api/v1/me/receipts/{r.id}.jws"}},
+                    }
+                    for r in receipts
+                ]
+            }
+        )
+
+
+class ReceiptDownloadApi(APIView):
+    @extend_schema(
+        summary="Download one signed receipt (compact JWS, application/jose)",
+        responses={200: str}, tags=["citizen"],
+    )
+    def get(self, request: Request, receipt_id: UUID) -> HttpResponse:
+        receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()
+        if receipt is None or receipt.consent.subject_id not in subjects_visible_to(request.user):
+            raise Http404
+        response = HttpResponse(receipt.jws, content_type="application/jose")
+        stamp = timezone.localtime(receipt.issued_at).strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="tahto-receipt-{stamp}.jws"'
+        return response
