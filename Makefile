@@ -36,7 +36,7 @@ test: $(STAMP) ## Run the test suite on the embedded defaults (SQLite, no server
 	$(BIN)/pytest -q -m "not services" -p no:cacheprovider
 
 test-services: $(STAMP) ## The suite on PostgreSQL with a live Celery worker (needs DATABASE_URL, CELERY_BROKER_URL)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy and a check that no migration is missing
 	$(BIN)/ruff check .

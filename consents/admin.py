@@ -56,7 +56,15 @@ class LogInternalsAdmin(ReadOnlyAdmin):
 class ConsentAdmin(ReadOnlyAdmin):
     """Consents change only through the services (so every change is logged), never by hand."""
 
-    list_display = ["lineage", "version", "kind", "status", "provision", "valid_from", "valid_until"]
+    list_display = [
+        "lineage",
+        "version",
+        "kind",
+        "status",
+        "provision",
+        "valid_from",
+        "valid_until",
+    ]
     list_filter = ["kind", "status", "provision"]
     search_fields = ["=id", "=lineage", "=subject_id", "requested_by"]
 

@@ -28,7 +28,9 @@ class ConsentError(Exception):
 
 
 def invalid(pointer: str, message: str, code: str = "invalid-input") -> ConsentError:
-    return ConsentError(code=code, message=message, errors=[FieldError(pointer, message)], status=422)
+    return ConsentError(
+        code=code, message=message, errors=[FieldError(pointer, message)], status=422
+    )
 
 
 def not_permitted(message: str, code: str = "not-permitted") -> ConsentError:
@@ -36,4 +38,6 @@ def not_permitted(message: str, code: str = "not-permitted") -> ConsentError:
 
 
 def conflict(message: str, code: str = "conflict", pointer: str = "/status") -> ConsentError:
-    return ConsentError(code=code, message=message, errors=[FieldError(pointer, message)], status=409)
+    return ConsentError(
+        code=code, message=message, errors=[FieldError(pointer, message)], status=409
+    )

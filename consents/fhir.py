@@ -321,7 +321,7 @@ def _provider_sharing(provision: dict[str, Any], scope: dict[str, Any], _type: s
         provision["actor"] = [_actor("IRCP", scope["recipient"])]
     provision["action"] = _actions(["access", "disclose"])
     purpose = scope.get("purpose")
-    provision["purpose"] = _purposes([purpose] if purpose in PURPOSE_OF_USE else [])
+    provision["purpose"] = _purposes([str(purpose)] if purpose in PURPOSE_OF_USE else [])
     if isinstance(scope.get("frequencyPerDay"), int):
         provision["extension"] = [
             {"url": EXT_FREQUENCY_PER_DAY, "valuePositiveInt": scope["frequencyPerDay"]}
@@ -329,13 +329,13 @@ def _provider_sharing(provision: dict[str, Any], scope: dict[str, Any], _type: s
 
 
 def _wellbeing_sharing(provision: dict[str, Any], scope: dict[str, Any], _type: str) -> None:
-    actors = []
+    actors: list[dict[str, Any]] = []
     targets = [t for t in scope.get("targets") or [] if isinstance(t, dict)]
     for target in targets:
         if target.get("type") == "provider" and isinstance(target.get("recipient"), dict):
             actors.append(_actor("IRCP", target["recipient"]))
         elif target.get("type") == "kanta-phr":
-            reference = {
+            reference: dict[str, Any] = {
                 "type": "Organization",
                 "display": "Kanta PHR (Omatietovaranto)",
                 "extension": [{"url": EXT_TARGET_TYPE, "valueCode": "kanta-phr"}],

@@ -15,7 +15,9 @@ from .states import Kind, Provision, Status
 class Notice(models.Model):
     """The exact notice text shown to a person when they gave or approved a consent."""
 
-    sha256 = models.CharField(max_length=64, primary_key=True, help_text="SHA-256 of the UTF-8 text")
+    sha256 = models.CharField(
+        max_length=64, primary_key=True, help_text="SHA-256 of the UTF-8 text"
+    )
     text = models.TextField()
     language = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -93,7 +95,9 @@ class Mandate(models.Model):
     principal_id = models.UUIDField(help_text="The person who is represented")
     agent_id = models.UUIDField(help_text="The person who acts")
     basis = models.CharField(max_length=16, choices=Basis.choices)
-    kinds = models.JSONField(default=list, blank=True, help_text="Consent kinds covered; empty: all")
+    kinds = models.JSONField(
+        default=list, blank=True, help_text="Consent kinds covered; empty: all"
+    )
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -206,7 +210,7 @@ class Receipt(models.Model):
     log_seq = models.BigIntegerField(help_text="The log entry this receipt is for")
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     issued_at = models.DateTimeField()
-    jws = models.TextField(help_text="Compact JWS (EdDSA) over the receipt JSON")
+    jws = models.TextField(help_text="Compact JWS (alg Ed25519, RFC 9864) over the receipt JSON")
 
     class Meta:
         indexes = [models.Index(fields=["consent", "issued_at"], name="receipt_consent")]

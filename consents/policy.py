@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.utils import timezone
 
 from .duo import duo_match
 from .events import EventType
@@ -239,9 +238,7 @@ class _Match:
     detail_code: str = ""
 
 
-def _match_scope(
-    consent: Consent, request: DecisionRequest, usage: Mapping[UUID, int]
-) -> _Match:
+def _match_scope(consent: Consent, request: DecisionRequest, usage: Mapping[UUID, int]) -> _Match:
     """Does the consent's scope cover the request (recipient already matched)?"""
     scope = consent.scope
     wanted = request.data_categories
@@ -282,7 +279,9 @@ def _match_scope(
     return _Match(Reason.NO_CONSENT)
 
 
-def _deny(reason: Reason, consent: Consent | None = None, detail: str = "", code: str = "") -> Decision:
+def _deny(
+    reason: Reason, consent: Consent | None = None, detail: str = "", code: str = ""
+) -> Decision:
     text = REASON_TEXT[reason] + (f" {detail}" if detail else "")
     return Decision(
         permit=False,
@@ -334,7 +333,12 @@ def decide(
     permits: list[tuple[Consent, _Match]] = []
     for consent in newest_first:
         if not _covers_recipient(consent, request):
-            consider(_deny(Reason.WRONG_RECIPIENT if request.consent_lineage else Reason.NO_CONSENT, consent))
+            consider(
+                _deny(
+                    Reason.WRONG_RECIPIENT if request.consent_lineage else Reason.NO_CONSENT,
+                    consent,
+                )
+            )
             continue
         not_in_force = _in_force(consent, request.at)
         if not_in_force is not None:
@@ -353,7 +357,8 @@ def decide(
         return Decision(
             permit=True,
             reason=Reason.PERMITTED,
-            explanation=REASON_TEXT[Reason.PERMITTED] + (f" {match.detail}" if match.detail else ""),
+            explanation=REASON_TEXT[Reason.PERMITTED]
+            + (f" {match.detail}" if match.detail else ""),
             consent_id=consent.id,
             consent_lineage=consent.lineage,
             consent_version=consent.version,
@@ -379,7 +384,9 @@ def consents_for_decision(request: DecisionRequest) -> list[Consent]:
 
 
 def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
-    limited = [c for c in consents if c.kind == Kind.PROVIDER_SHARING and c.scope.get("frequencyPerDay")]
+    limited = [
+        c for c in consents if c.kind == Kind.PROVIDER_SHARING and c.scope.get("frequencyPerDay")
+    ]
     usage: dict[UUID, int] = {}
     for consent in limited:
         usage[consent.lineage] = LogEntry.objects.filter(
@@ -403,7 +410,8 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
             consent_id=decision.consent_id,
             consent_lineage=decision.consent_lineage,
             kind=request.flow.value,
-            recipient=request.recipient.organisation or request.recipient.kind
+            recipient=request.recipient.organisation
+            or request.recipient.kind
             or ("kanta-phr" if request.recipient.kanta_phr else ""),
             purpose=request.purpose,
             outcome=decision.outcome,
@@ -439,5 +447,3 @@ def decide_preview(request: DecisionRequest) -> Decision:
     """Decide without logging: for previews that move no data (the dashboard)."""
     consents = consents_for_decision(request)
     return decide(request, consents, _usage(consents, request.at))
-
-

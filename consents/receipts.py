@@ -265,7 +265,7 @@ def _purposes(consent: Consent, scope: dict[str, Any], language: str) -> list[di
     if consent.kind == Kind.BIOBANK:
         return [purpose("research", categories, primary=True, disclosed=True)]
     if consent.kind == Kind.PROVIDER_SHARING:
-        code = scope.get("purpose") if scope.get("purpose") in _PURPOSES else "care"
+        code = str(scope.get("purpose")) if scope.get("purpose") in _PURPOSES else "care"
         return [purpose(code, categories, primary=True, disclosed=True)]
     if consent.kind == Kind.NEEDS_ASSESSMENT:
         # Tahto picks the recipients of a proposal by age and municipality; the senders never
@@ -372,7 +372,7 @@ def _verification_key(kid: str, jwks: dict[str, Any]) -> OKPKey:
         raise ReceiptInvalid(f"key {kid} is not an Ed25519 key (kty OKP, crv Ed25519)")
     if entry.get("alg") not in (None, RECEIPT_ALG) or entry.get("use") not in (None, "sig"):
         raise ReceiptInvalid(f"key {kid} is not published for {RECEIPT_ALG} signatures")
-    public = {"kty": "OKP", "crv": "Ed25519", "x": entry.get("x")}  # never a private "d"
+    public: dict[str, Any] = {"kty": "OKP", "crv": "Ed25519", "x": entry.get("x")}  # no "d"
     try:
         key = OKPKey.import_key(public)
     except (JoseError, ValueError, TypeError, KeyError) as exc:

@@ -71,11 +71,15 @@ def _validate_scope(kind: str, scope: Any) -> str:
     return name
 
 
-def _validate_period(valid_from: datetime, valid_until: datetime | None) -> None:
-    if valid_until is not None and valid_until <= valid_from:
+def _validate_period(valid_from: datetime, valid_until: datetime | None, now: datetime) -> None:
+    if valid_until is None:
+        return
+    if valid_until <= valid_from:
         raise invalid(
             "/period/end", "The period must end after it starts (end is not after start)."
         )
+    if valid_until <= now:
+        raise invalid("/period/end", "The period has already ended (end is in the past).")
 
 
 def notice_record(*, text: str, language: str) -> Notice:
@@ -250,7 +254,7 @@ def consent_grant(
     if provision not in Provision.values:
         raise invalid("/provision", f"provision must be one of {Provision.values}.")
     valid_from = valid_from or now
-    _validate_period(valid_from, valid_until)
+    _validate_period(valid_from, valid_until, now)
     role = acting_role(actor=actor, subject_id=subject_id, kind=kind, at=now)
     notice = notice_record(text=notice_text, language=language)
     consent_id = uuid.uuid4()
@@ -290,7 +294,7 @@ def consent_request(
     now = now or timezone.now()
     schema = _validate_scope(kind, scope)
     valid_from = valid_from or now
-    _validate_period(valid_from, valid_until)
+    _validate_period(valid_from, valid_until, now)
     if not 1 <= request_valid_days <= MAX_REQUEST_VALID_DAYS:
         raise invalid(
             "/requestValidForDays",
@@ -318,7 +322,11 @@ def consent_request(
 
 @transaction.atomic
 def consent_approve(
-    *, consent: Consent, actor: Actor, notice_text: str, language: str = "fi",
+    *,
+    consent: Consent,
+    actor: Actor,
+    notice_text: str,
+    language: str = "fi",
     now: datetime | None = None,
 ) -> Consent:
     """The citizen approves a provider's request, having been shown `notice_text`."""
@@ -326,8 +334,9 @@ def consent_approve(
     consent = _lock(consent)
     role = acting_role(actor=actor, subject_id=consent.subject_id, kind=consent.kind, at=now)
     if consent.request_expires_at and consent.request_expires_at <= now:
-        raise conflict("The request has expired; ask the provider to send a new one.",
-                       code="request-expired")
+        raise conflict(
+            "The request has expired; ask the provider to send a new one.", code="request-expired"
+        )
     try:
         check_transition(consent.status, Status.ACTIVE)
     except TransitionError as exc:
@@ -337,11 +346,13 @@ def consent_approve(
     if consent.valid_from < now:
         consent.valid_from = now
     if consent.valid_until is not None and consent.valid_until <= consent.valid_from:
-        raise conflict("The requested period has already ended.", code="period-ended",
-                       pointer="/period/end")
+        raise conflict(
+            "The requested period has already ended.", code="period-ended", pointer="/period/end"
+        )
     consent.save(update_fields=["notice", "granted_by", "valid_from"])
-    return _transition(consent, Status.ACTIVE, EventType.CONSENT_APPROVED, actor=actor, at=now,
-                       role=role)
+    return _transition(
+        consent, Status.ACTIVE, EventType.CONSENT_APPROVED, actor=actor, at=now, role=role
+    )
 
 
 @transaction.atomic
@@ -351,8 +362,15 @@ def consent_reject(
     now = now or timezone.now()
     consent = _lock(consent)
     role = acting_role(actor=actor, subject_id=consent.subject_id, kind=consent.kind, at=now)
-    return _transition(consent, Status.REJECTED, EventType.CONSENT_REJECTED, actor=actor, at=now,
-                       reason=reason, role=role)
+    return _transition(
+        consent,
+        Status.REJECTED,
+        EventType.CONSENT_REJECTED,
+        actor=actor,
+        at=now,
+        reason=reason,
+        role=role,
+    )
 
 
 # --- Changing -------------------------------------------------------------------------------
@@ -374,7 +392,7 @@ def consent_change(
     old = _lock(consent)
     role = acting_role(actor=actor, subject_id=old.subject_id, kind=old.kind, at=now)
     schema = _validate_scope(old.kind, scope)
-    _validate_period(now, valid_until)
+    _validate_period(now, valid_until, now)
     notice = notice_record(text=notice_text, language=language)
     _transition(old, Status.SUPERSEDED, EventType.CONSENT_SUPERSEDED, actor=actor, at=now)
     new_id = uuid.uuid4()
@@ -401,9 +419,7 @@ def consent_change(
     return new
 
 
-def _citizen_transition(
-    target: Status, event: EventType
-) -> Any:
+def _citizen_transition(target: Status, event: EventType) -> Any:
     @transaction.atomic
     def service(
         *, consent: Consent, actor: Actor, reason: str = "", now: datetime | None = None
@@ -433,8 +449,9 @@ def consent_revoke(
     if not reason.strip():
         raise invalid("/reason", "A revocation needs a reason the citizen can read.")
     locked = _lock(consent)
-    return _transition(locked, Status.REVOKED, EventType.CONSENT_REVOKED, actor=actor, at=now,
-                       reason=reason)
+    return _transition(
+        locked, Status.REVOKED, EventType.CONSENT_REVOKED, actor=actor, at=now, reason=reason
+    )
 
 
 @transaction.atomic
@@ -446,8 +463,14 @@ def consent_terminate(
     locked = _lock(consent)
     if locked.requested_by != requester:
         raise not_permitted("Only the provider that requested this consent can terminate it.")
-    return _transition(locked, Status.TERMINATED, EventType.CONSENT_TERMINATED,
-                       actor=Actor.provider(requester), at=now, reason=reason)
+    return _transition(
+        locked,
+        Status.TERMINATED,
+        EventType.CONSENT_TERMINATED,
+        actor=Actor.provider(requester),
+        at=now,
+        reason=reason,
+    )
 
 
 def consents_expire(*, now: datetime | None = None, batch: int = 500) -> int:
@@ -471,8 +494,14 @@ def consents_expire(*, now: datetime | None = None, batch: int = 500) -> int:
                 locked = Consent.objects.select_for_update().get(pk=consent_id)
                 if locked.status not in (Status.ACTIVE, Status.PAUSED, Status.REQUESTED):
                     continue  # someone else changed it meanwhile
-                _transition(locked, Status.EXPIRED, EventType.CONSENT_EXPIRED,
-                            actor=Actor.system(), at=now, reason="period ended")
+                _transition(
+                    locked,
+                    Status.EXPIRED,
+                    EventType.CONSENT_EXPIRED,
+                    actor=Actor.system(),
+                    at=now,
+                    reason="period ended",
+                )
                 done += 1
 
 
@@ -501,7 +530,7 @@ def mandate_create(
     unknown = [k for k in kinds or [] if k not in Kind.values]
     if unknown:
         raise invalid("/kinds", f"Unknown consent kinds: {unknown}.")
-    _validate_period(valid_from, valid_until)
+    _validate_period(valid_from, valid_until, now)
     mandate = Mandate.objects.create(
         principal_id=principal_id,
         agent_id=agent_id,

@@ -13,7 +13,7 @@ class Kind(models.TextChoices):
 
 
 class Provision(models.TextChoices):
-    """Whether the consent permits what its scope names, or is a refusal of it (FHIR provision.type)."""
+    """Does the consent permit what its scope names, or refuse it (FHIR provision.type)."""
 
     PERMIT = "permit", "Permit"
     DENY = "deny", "Deny (a refusal)"
@@ -83,7 +83,8 @@ class TransitionError(Exception):
         self.current, self.target = current, target
         allowed = ", ".join(sorted(TRANSITIONS[Status(current)])) or "none: the state is final"
         super().__init__(
-            f"A consent that is {current} cannot become {target} (allowed from {current}: {allowed})."
+            f"A consent that is {current} cannot become {target} "
+            f"(allowed from {current}: {allowed})."
         )
 
 

@@ -206,7 +206,7 @@ def public_key_to_jwk(public_key: Ed25519PublicKey, kid: str | None = None) -> d
     x = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x)}
     jwk["kid"] = kid if kid is not None else jwk_thumbprint(public_key)
-    jwk["alg"] = "EdDSA"
+    jwk["alg"] = "Ed25519"
     jwk["use"] = "sig"
     return jwk
 

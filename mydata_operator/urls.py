@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from mydata_operator.api.log import jwks_view
-from mydata_operator.views import home, healthz
+from mydata_operator.views import healthz, home
 
 urlpatterns = [
     path("", home, name="home"),

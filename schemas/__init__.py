@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .hetu import InvalidHetu, parse_hetu
@@ -191,11 +191,6 @@ def kind_schema(kind: str) -> str:
 def duo_vocabulary() -> dict[str, dict[str, str]]:
     """DUO codes Tahto knows: code -> {id, label, type (permission|modifier), definition}."""
     return copy.deepcopy(_load()[1]["vocab/duo.v1"]["codes"])
-
-
-def resource(name: str) -> Resource[Any]:
-    """The schema as a `referencing` resource, for tools that build their own validators."""
-    return DRAFT202012.create_resource(get(name))
 
 
 # --- checking -----------------------------------------------------------------------------

@@ -39,7 +39,9 @@ def frozen_now() -> Iterator[datetime]:
         yield NOW
 
 
-def person(given: str, family: str, born: date, individual: int, username: str | None = None) -> Person:
+def person(
+    given: str, family: str, born: date, individual: int, username: str | None = None
+) -> Person:
     user = None
     if username:
         user = get_user_model().objects.create_user(username, password=f"{username}-pass-1")

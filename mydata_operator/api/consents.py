@@ -129,8 +129,10 @@ class ConsentDetailApi(APIView):
 
 class ConsentChangeApi(APIView):
     @extend_schema(
-        summary="Change a consent: a new version replaces it", request=dict,
-        responses={201: dict}, tags=["citizen"],
+        summary="Change a consent: a new version replaces it",
+        request=dict,
+        responses={201: dict},
+        tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
@@ -157,8 +159,10 @@ ACTIONS = {
 
 class ConsentActionApi(APIView):
     @extend_schema(
-        summary="Withdraw, pause, resume or reject a consent", request=dict,
-        responses={200: dict}, tags=["citizen"],
+        summary="Withdraw, pause, resume or reject a consent",
+        request=dict,
+        responses={200: dict},
+        tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
         if action not in ACTIONS:
@@ -175,7 +179,9 @@ class ConsentActionApi(APIView):
 class ConsentApproveApi(APIView):
     @extend_schema(
         summary="Approve a provider's consent request, recording the notice shown",
-        request=dict, responses={200: dict}, tags=["citizen"],
+        request=dict,
+        responses={200: dict},
+        tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
@@ -193,7 +199,8 @@ class ConsentApproveApi(APIView):
 class ConsentHistoryApi(APIView):
     @extend_schema(
         summary="Every log entry of a consent, all versions, oldest first",
-        responses={200: dict}, tags=["citizen"],
+        responses={200: dict},
+        tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
@@ -217,7 +224,8 @@ class ConsentHistoryApi(APIView):
 
 class ConsentFhirApi(APIView):
     @extend_schema(
-        summary="The consent as a FHIR R4 Consent resource", responses={200: dict},
+        summary="The consent as a FHIR R4 Consent resource",
+        responses={200: dict},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -235,7 +243,8 @@ class ConsentFhirApi(APIView):
 
 class ConsentReceiptListApi(APIView):
     @extend_schema(
-        summary="The signed receipts of a consent (all versions)", responses={200: dict},
+        summary="The signed receipts of a consent (all versions)",
+        responses={200: dict},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -261,7 +270,8 @@ class ConsentReceiptListApi(APIView):
 class ReceiptDownloadApi(APIView):
     @extend_schema(
         summary="Download one signed receipt (compact JWS, application/jose)",
-        responses={200: str}, tags=["citizen"],
+        responses={200: str},
+        tags=["citizen"],
     )
     def get(self, request: Request, receipt_id: UUID) -> HttpResponse:
         receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()

@@ -143,7 +143,9 @@ class LogEntryApi(APIView):
                 "LogEntry",
                 {
                     "seq": serializers.IntegerField(),
-                    "entry": serializers.CharField(help_text="Canonical JSON (RFC 8785), as hashed"),
+                    "entry": serializers.CharField(
+                        help_text="Canonical JSON (RFC 8785), as hashed"
+                    ),
                     "leaf_hash": serializers.CharField(),
                     "tree_head": TreeHeadSerializer,
                     "inclusion_proof": serializers.ListField(child=serializers.CharField()),

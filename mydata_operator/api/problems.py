@@ -52,8 +52,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         errors = None
         if isinstance(exc.detail, dict):
             errors = [
-                {"pointer": f"/{key}", "message": " ".join(map(str, value))
-                 if isinstance(value, list) else str(value)}
+                {
+                    "pointer": f"/{key}",
+                    "message": " ".join(map(str, value)) if isinstance(value, list) else str(value),
+                }
                 for key, value in exc.detail.items()
             ]
         title = {

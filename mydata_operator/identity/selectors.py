@@ -13,13 +13,15 @@ from .models import Person
 def person_for_user(user: AbstractBaseUser | AnonymousUser) -> Person | None:
     if not user.is_authenticated:
         return None
-    return Person.objects.filter(user=user).first()
+    return Person.objects.filter(user_id=user.pk).first()
 
 
 def principals_for_agent(*, agent: Person, at: datetime) -> list[Person]:
     """The people `agent` may act for at `at` (valid guardianships and mandates)."""
     ids: set[UUID] = set()
-    for mandate in Mandate.objects.filter(agent_id=agent.id, ended_at__isnull=True, valid_from__lte=at):
+    for mandate in Mandate.objects.filter(
+        agent_id=agent.id, ended_at__isnull=True, valid_from__lte=at
+    ):
         if mandate.valid_until is None or mandate.valid_until > at:
             ids.add(mandate.principal_id)
     return list(Person.objects.filter(id__in=ids))

@@ -90,14 +90,19 @@ TABLE = [
     ({"modifiers": ["NPOA"]}, {"purpose": {"code": "HMB"}}, True, "duo.match"),
     # Samples and register data are separate consents.
     (
-        {"samples": {"collect": False}},
+        {"samples": {"collect": False}, "dataCategories": CLINICAL},
         {"dataCategories": ["samples"]},
         False,
         "duo.samples-not-consented",
     ),
-    ({"samples": {"collect": False}}, {"dataCategories": ["conditions"]}, True, "duo.match"),
     (
-        {"registerLinking": {"allowed": False}},
+        {"samples": {"collect": False}, "dataCategories": CLINICAL},
+        {"dataCategories": ["conditions"]},
+        True,
+        "duo.match",
+    ),
+    (
+        {"registerLinking": {"allowed": False}, "dataCategories": CLINICAL},
         {"dataCategories": ["register-data"]},
         False,
         "duo.register-linking-not-consented",
@@ -194,7 +199,8 @@ for _code in REQUIREMENTS:
 
 def _id(row):
     consent_changes, request_changes, ok, code = row
-    return f"{code}-{'ok' if ok else 'no'}-{sorted(consent_changes.items())}-{sorted(request_changes.items())}"
+    outcome = "ok" if ok else "no"
+    return f"{code}-{outcome}-{sorted(consent_changes.items())}-{sorted(request_changes.items())}"
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,11 @@ def test_signed_tree_head_verifies_with_the_published_key(db: Any) -> None:
     public = treehead.public_key_from_jwk(jwk)
     body = log.tree_head_json(head)
     assert treehead.verify_tree_head(
-        public, body["tree_size"], body["timestamp"],
-        base64.b64decode(body["sha256_root_hash"]), base64.b64decode(body["tree_head_signature"]),
+        public,
+        body["tree_size"],
+        body["timestamp"],
+        base64.b64decode(body["sha256_root_hash"]),
+        base64.b64decode(body["tree_head_signature"]),
     )
     assert TreeHead.objects.count() == 1
 

@@ -122,117 +122,309 @@ CASES: list[tuple[str, list[Consent], DecisionRequest, Reason]] = [
     ("offer: no consent", [], offer_request(), Reason.NO_CONSENT),
     ("phr: no consent", [], phr_request(), Reason.NO_CONSENT),
     # --- provider sharing
-    ("provider: active consent permits", [consent(PS, provider_sharing_scope())],
-     provider_request(), Reason.PERMITTED),
-    ("provider: by provider kind", [consent(PS, provider_sharing_scope(
-        recipient={"providerKind": "care-provider"}))], provider_request(), Reason.PERMITTED),
-    ("provider: another organisation", [consent(PS, provider_sharing_scope(
-        recipient={"organisation": "1.2.246.10.9.9"}))], provider_request(), Reason.NO_CONSENT),
-    ("provider: another purpose", [consent(PS, provider_sharing_scope())],
-     provider_request(purpose="research"), Reason.PURPOSE),
-    ("provider: categories not covered", [consent(PS, provider_sharing_scope())],
-     provider_request(data_categories=frozenset({"immunizations"})), Reason.CATEGORIES),
-    ("provider: withdrawn", [consent(PS, provider_sharing_scope(), status=Status.WITHDRAWN)],
-     provider_request(), Reason.WITHDRAWN),
-    ("provider: paused", [consent(PS, provider_sharing_scope(), status=Status.PAUSED)],
-     provider_request(), Reason.PAUSED),
-    ("provider: revoked", [consent(PS, provider_sharing_scope(), status=Status.REVOKED)],
-     provider_request(), Reason.REVOKED),
-    ("provider: terminated", [consent(PS, provider_sharing_scope(), status=Status.TERMINATED)],
-     provider_request(), Reason.TERMINATED),
-    ("provider: still only requested", [consent(PS, provider_sharing_scope(),
-     status=Status.REQUESTED)], provider_request(), Reason.NOT_APPROVED),
-    ("provider: rejected", [consent(PS, provider_sharing_scope(), status=Status.REJECTED)],
-     provider_request(), Reason.NOT_APPROVED),
-    ("provider: superseded version is ignored", [consent(PS, provider_sharing_scope(),
-     status=Status.SUPERSEDED)], provider_request(), Reason.NO_CONSENT),
-    ("provider: period ended though not yet marked expired", [consent(PS,
-     provider_sharing_scope(), end=NOW - timedelta(seconds=1))], provider_request(),
-     Reason.EXPIRED),
-    ("provider: ends exactly now", [consent(PS, provider_sharing_scope(), end=NOW)],
-     provider_request(), Reason.EXPIRED),
-    ("provider: not yet valid", [consent(PS, provider_sharing_scope(),
-     start=NOW + timedelta(days=1))], provider_request(), Reason.NOT_YET_VALID),
-    ("provider: expired status", [consent(PS, provider_sharing_scope(), status=Status.EXPIRED)],
-     provider_request(), Reason.EXPIRED),
-    ("provider: open-ended consent", [consent(PS, provider_sharing_scope(), end=None)],
-     provider_request(at=NOW + timedelta(days=3650)), Reason.PERMITTED),
-    ("provider: another person's consent never counts", [consent(PS, provider_sharing_scope(),
-     subject=OTHER)], provider_request(), Reason.NO_CONSENT),
-    ("provider: a refusal wins over an older permit", [
-        consent(PS, provider_sharing_scope(), created=NOW - timedelta(days=10)),
-        consent(PS, provider_sharing_scope(), provision=Provision.DENY,
-                created=NOW - timedelta(days=20))], provider_request(), Reason.REFUSED),
-    ("provider: a refusal wins over a newer permit", [
-        consent(PS, provider_sharing_scope(), created=NOW - timedelta(days=1)),
-        consent(PS, provider_sharing_scope(), provision=Provision.DENY,
-                created=NOW - timedelta(days=20))], provider_request(), Reason.REFUSED),
-    ("provider: a withdrawn refusal no longer denies", [
-        consent(PS, provider_sharing_scope()),
-        consent(PS, provider_sharing_scope(), provision=Provision.DENY,
-                status=Status.WITHDRAWN)], provider_request(), Reason.PERMITTED),
-    ("provider: self-produced data needs a wellbeing-sharing consent", [
-        consent(PS, provider_sharing_scope())],
-     provider_request(data_categories=frozenset({"steps"})), Reason.CATEGORIES),
-    ("provider: self-produced data under wellbeing-sharing", [consent(WB, wellbeing_scope())],
-     provider_request(data_categories=frozenset({"steps"})), Reason.PERMITTED),
+    (
+        "provider: active consent permits",
+        [consent(PS, provider_sharing_scope())],
+        provider_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "provider: by provider kind",
+        [consent(PS, provider_sharing_scope(recipient={"providerKind": "care-provider"}))],
+        provider_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "provider: another organisation",
+        [consent(PS, provider_sharing_scope(recipient={"organisation": "1.2.246.10.9.9"}))],
+        provider_request(),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "provider: another purpose",
+        [consent(PS, provider_sharing_scope())],
+        provider_request(purpose="research"),
+        Reason.PURPOSE,
+    ),
+    (
+        "provider: categories not covered",
+        [consent(PS, provider_sharing_scope())],
+        provider_request(data_categories=frozenset({"immunizations"})),
+        Reason.CATEGORIES,
+    ),
+    (
+        "provider: withdrawn",
+        [consent(PS, provider_sharing_scope(), status=Status.WITHDRAWN)],
+        provider_request(),
+        Reason.WITHDRAWN,
+    ),
+    (
+        "provider: paused",
+        [consent(PS, provider_sharing_scope(), status=Status.PAUSED)],
+        provider_request(),
+        Reason.PAUSED,
+    ),
+    (
+        "provider: revoked",
+        [consent(PS, provider_sharing_scope(), status=Status.REVOKED)],
+        provider_request(),
+        Reason.REVOKED,
+    ),
+    (
+        "provider: terminated",
+        [consent(PS, provider_sharing_scope(), status=Status.TERMINATED)],
+        provider_request(),
+        Reason.TERMINATED,
+    ),
+    (
+        "provider: still only requested",
+        [consent(PS, provider_sharing_scope(), status=Status.REQUESTED)],
+        provider_request(),
+        Reason.NOT_APPROVED,
+    ),
+    (
+        "provider: rejected",
+        [consent(PS, provider_sharing_scope(), status=Status.REJECTED)],
+        provider_request(),
+        Reason.NOT_APPROVED,
+    ),
+    (
+        "provider: superseded version is ignored",
+        [consent(PS, provider_sharing_scope(), status=Status.SUPERSEDED)],
+        provider_request(),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "provider: period ended though not yet marked expired",
+        [consent(PS, provider_sharing_scope(), end=NOW - timedelta(seconds=1))],
+        provider_request(),
+        Reason.EXPIRED,
+    ),
+    (
+        "provider: ends exactly now",
+        [consent(PS, provider_sharing_scope(), end=NOW)],
+        provider_request(),
+        Reason.EXPIRED,
+    ),
+    (
+        "provider: not yet valid",
+        [consent(PS, provider_sharing_scope(), start=NOW + timedelta(days=1))],
+        provider_request(),
+        Reason.NOT_YET_VALID,
+    ),
+    (
+        "provider: expired status",
+        [consent(PS, provider_sharing_scope(), status=Status.EXPIRED)],
+        provider_request(),
+        Reason.EXPIRED,
+    ),
+    (
+        "provider: open-ended consent",
+        [consent(PS, provider_sharing_scope(), end=None)],
+        provider_request(at=NOW + timedelta(days=3650)),
+        Reason.PERMITTED,
+    ),
+    (
+        "provider: another person's consent never counts",
+        [consent(PS, provider_sharing_scope(), subject=OTHER)],
+        provider_request(),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "provider: a refusal wins over an older permit",
+        [
+            consent(PS, provider_sharing_scope(), created=NOW - timedelta(days=10)),
+            consent(
+                PS,
+                provider_sharing_scope(),
+                provision=Provision.DENY,
+                created=NOW - timedelta(days=20),
+            ),
+        ],
+        provider_request(),
+        Reason.REFUSED,
+    ),
+    (
+        "provider: a refusal wins over a newer permit",
+        [
+            consent(PS, provider_sharing_scope(), created=NOW - timedelta(days=1)),
+            consent(
+                PS,
+                provider_sharing_scope(),
+                provision=Provision.DENY,
+                created=NOW - timedelta(days=20),
+            ),
+        ],
+        provider_request(),
+        Reason.REFUSED,
+    ),
+    (
+        "provider: a withdrawn refusal no longer denies",
+        [
+            consent(PS, provider_sharing_scope()),
+            consent(
+                PS, provider_sharing_scope(), provision=Provision.DENY, status=Status.WITHDRAWN
+            ),
+        ],
+        provider_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "provider: self-produced data needs a wellbeing-sharing consent",
+        [consent(PS, provider_sharing_scope())],
+        provider_request(data_categories=frozenset({"steps"})),
+        Reason.CATEGORIES,
+    ),
+    (
+        "provider: self-produced data under wellbeing-sharing",
+        [consent(WB, wellbeing_scope())],
+        provider_request(data_categories=frozenset({"steps"})),
+        Reason.PERMITTED,
+    ),
     # --- acting on behalf: a guardian's consent for a child decides like the child's own
-    ("on behalf: guardian-granted consent permits", [consent(PS, provider_sharing_scope(),
-     granted_by=GUARDIAN)], provider_request(), Reason.PERMITTED),
-    ("on behalf: guardian-granted consent withdrawn", [consent(PS, provider_sharing_scope(),
-     granted_by=GUARDIAN, status=Status.WITHDRAWN)], provider_request(), Reason.WITHDRAWN),
-    ("on behalf: revoked when the guardianship ended", [consent(PS, provider_sharing_scope(),
-     granted_by=GUARDIAN, status=Status.REVOKED)], provider_request(), Reason.REVOKED),
+    (
+        "on behalf: guardian-granted consent permits",
+        [consent(PS, provider_sharing_scope(), granted_by=GUARDIAN)],
+        provider_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "on behalf: guardian-granted consent withdrawn",
+        [consent(PS, provider_sharing_scope(), granted_by=GUARDIAN, status=Status.WITHDRAWN)],
+        provider_request(),
+        Reason.WITHDRAWN,
+    ),
+    (
+        "on behalf: revoked when the guardianship ended",
+        [consent(PS, provider_sharing_scope(), granted_by=GUARDIAN, status=Status.REVOKED)],
+        provider_request(),
+        Reason.REVOKED,
+    ),
     # --- biobank and DUO
-    ("research: HMB consent, HMB request", [consent(BB, biobank_scope())], research_request(),
-     Reason.PERMITTED),
-    ("research: HMB consent does not cover ancestry", [consent(BB, biobank_scope())],
-     research_request({"purpose": {"code": "POA"}, "declarations": ["NPU"]}), Reason.DUO),
-    ("research: NPU unsatisfied", [consent(BB, biobank_scope())],
-     research_request({"purpose": {"code": "HMB"}, "declarations": []}), Reason.DUO),
-    ("research: DS covers a more specific disease", [consent(BB, biobank_scope(
-        permission={"code": "DS", "disease": "C50"}, modifiers=[]))],
-     research_request({"purpose": {"code": "DS", "disease": "C50.9"}, "declarations": []}),
-     Reason.PERMITTED),
-    ("research: DS does not cover another disease", [consent(BB, biobank_scope(
-        permission={"code": "DS", "disease": "C50"}, modifiers=[]))],
-     research_request({"purpose": {"code": "DS", "disease": "C51"}, "declarations": []}),
-     Reason.DUO),
-    ("research: another biobank", [consent(BB, biobank_scope())],
-     research_request(recipient=Recipient(organisation="1.2.246.10.5.5", kind="biobank")),
-     Reason.NO_CONSENT),
-    ("research: withdrawn biobank consent stops later use", [consent(BB, biobank_scope(),
-     status=Status.WITHDRAWN)], research_request(), Reason.WITHDRAWN),
+    (
+        "research: HMB consent, HMB request",
+        [consent(BB, biobank_scope())],
+        research_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "research: HMB consent does not cover ancestry",
+        [consent(BB, biobank_scope())],
+        research_request({"purpose": {"code": "POA"}, "declarations": ["NPU"]}),
+        Reason.DUO,
+    ),
+    (
+        "research: NPU unsatisfied",
+        [consent(BB, biobank_scope())],
+        research_request({"purpose": {"code": "HMB"}, "declarations": []}),
+        Reason.DUO,
+    ),
+    (
+        "research: DS covers a more specific disease",
+        [consent(BB, biobank_scope(permission={"code": "DS", "disease": "C50"}, modifiers=[]))],
+        research_request({"purpose": {"code": "DS", "disease": "C50.9"}, "declarations": []}),
+        Reason.PERMITTED,
+    ),
+    (
+        "research: DS does not cover another disease",
+        [consent(BB, biobank_scope(permission={"code": "DS", "disease": "C50"}, modifiers=[]))],
+        research_request({"purpose": {"code": "DS", "disease": "C51"}, "declarations": []}),
+        Reason.DUO,
+    ),
+    (
+        "research: another biobank",
+        [consent(BB, biobank_scope())],
+        research_request(recipient=Recipient(organisation="1.2.246.10.5.5", kind="biobank")),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "research: withdrawn biobank consent stops later use",
+        [consent(BB, biobank_scope(), status=Status.WITHDRAWN)],
+        research_request(),
+        Reason.WITHDRAWN,
+    ),
     # --- needs assessment
-    ("offer: covered sender, channel and area", [consent(NA, needs_assessment_scope())],
-     offer_request(), Reason.PERMITTED),
-    ("offer: sender by kind", [consent(NA, needs_assessment_scope(
-        senders=[{"providerKind": "wellbeing-county"}]))], offer_request(), Reason.PERMITTED),
-    ("offer: channel not covered", [consent(NA, needs_assessment_scope())],
-     offer_request(channel="letter"), Reason.CHANNEL),
-    ("offer: life area not covered", [consent(NA, needs_assessment_scope())],
-     offer_request(life_area="housing"), Reason.LIFE_AREA),
-    ("offer: another sender", [consent(NA, needs_assessment_scope())],
-     offer_request(recipient=Recipient(organisation="1.2.246.10.8.8")), Reason.NO_CONSENT),
-    ("offer: refused", [consent(NA, needs_assessment_scope(), provision=Provision.DENY)],
-     offer_request(), Reason.REFUSED),
+    (
+        "offer: covered sender, channel and area",
+        [consent(NA, needs_assessment_scope())],
+        offer_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "offer: sender by kind",
+        [consent(NA, needs_assessment_scope(senders=[{"providerKind": "wellbeing-county"}]))],
+        offer_request(),
+        Reason.PERMITTED,
+    ),
+    (
+        "offer: channel not covered",
+        [consent(NA, needs_assessment_scope())],
+        offer_request(channel="letter"),
+        Reason.CHANNEL,
+    ),
+    (
+        "offer: life area not covered",
+        [consent(NA, needs_assessment_scope())],
+        offer_request(life_area="housing"),
+        Reason.LIFE_AREA,
+    ),
+    (
+        "offer: another sender",
+        [consent(NA, needs_assessment_scope())],
+        offer_request(recipient=Recipient(organisation="1.2.246.10.8.8")),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "offer: refused",
+        [consent(NA, needs_assessment_scope(), provision=Provision.DENY)],
+        offer_request(),
+        Reason.REFUSED,
+    ),
     # --- wellbeing data to Kanta PHR and to providers
     ("phr: permitted", [consent(WB, wellbeing_scope())], phr_request(), Reason.PERMITTED),
-    ("phr: unknown source app", [consent(WB, wellbeing_scope())],
-     phr_request(source="other-app"), Reason.SOURCE),
-    ("phr: category not covered", [consent(WB, wellbeing_scope())],
-     phr_request(data_categories=frozenset({"sleep"})), Reason.CATEGORIES),
-    ("phr: no kanta target", [consent(WB, wellbeing_scope(targets=[{"type": "provider",
-     "recipient": {"organisation": PROVIDER_OID}}]))], phr_request(), Reason.NO_CONSENT),
-    ("push: to the chosen provider", [consent(WB, wellbeing_scope())],
-     phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation=PROVIDER_OID)),
-     Reason.PERMITTED),
-    ("push: to another provider", [consent(WB, wellbeing_scope())],
-     phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation="1.2.246.10.7")),
-     Reason.NO_CONSENT),
-    ("push: expired consent", [consent(WB, wellbeing_scope(), end=NOW - timedelta(days=1))],
-     phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation=PROVIDER_OID)),
-     Reason.EXPIRED),
+    (
+        "phr: unknown source app",
+        [consent(WB, wellbeing_scope())],
+        phr_request(source="other-app"),
+        Reason.SOURCE,
+    ),
+    (
+        "phr: category not covered",
+        [consent(WB, wellbeing_scope())],
+        phr_request(data_categories=frozenset({"sleep"})),
+        Reason.CATEGORIES,
+    ),
+    (
+        "phr: no kanta target",
+        [
+            consent(
+                WB,
+                wellbeing_scope(
+                    targets=[{"type": "provider", "recipient": {"organisation": PROVIDER_OID}}]
+                ),
+            )
+        ],
+        phr_request(),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "push: to the chosen provider",
+        [consent(WB, wellbeing_scope())],
+        phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation=PROVIDER_OID)),
+        Reason.PERMITTED,
+    ),
+    (
+        "push: to another provider",
+        [consent(WB, wellbeing_scope())],
+        phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation="1.2.246.10.7")),
+        Reason.NO_CONSENT,
+    ),
+    (
+        "push: expired consent",
+        [consent(WB, wellbeing_scope(), end=NOW - timedelta(days=1))],
+        phr_request(flow=Flow.PROVIDER_PUSH, recipient=Recipient(organisation=PROVIDER_OID)),
+        Reason.EXPIRED,
+    ),
 ]
 
 
@@ -259,10 +451,14 @@ def test_permit_is_narrowed_to_what_the_consent_names() -> None:
 
 
 def test_newest_permit_decides() -> None:
-    older = consent(PS, provider_sharing_scope(dataCategories=["conditions", "medications"]),
-                    created=NOW - timedelta(days=9))
-    newer = consent(PS, provider_sharing_scope(dataCategories=["conditions"]),
-                    created=NOW - timedelta(days=1))
+    older = consent(
+        PS,
+        provider_sharing_scope(dataCategories=["conditions", "medications"]),
+        created=NOW - timedelta(days=9),
+    )
+    newer = consent(
+        PS, provider_sharing_scope(dataCategories=["conditions"]), created=NOW - timedelta(days=1)
+    )
     decision = decide(
         provider_request(data_categories=frozenset({"conditions", "medications"})), [older, newer]
     )

@@ -9,7 +9,6 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from consents import services
 from consents.errors import ConsentError
-from consents.events import EventType
 from consents.models import Consent, LogEntry, LogHead, Mandate, Receipt
 from consents.states import Status
 from tests.conftest import NOW, biobank_scope, grant, provider_sharing_scope
@@ -28,7 +27,9 @@ def entries(consent: Consent) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("kind", ["provider-sharing", "biobank", "needs-assessment", "wellbeing-sharing"])
+@pytest.mark.parametrize(
+    "kind", ["provider-sharing", "biobank", "needs-assessment", "wellbeing-sharing"]
+)
 def test_grant_of_each_kind_is_active_logged_and_receipted(citizen: Any, kind: str) -> None:
     consent = grant(citizen, kind)
     assert consent.status == Status.ACTIVE
@@ -56,7 +57,10 @@ def test_withdraw_pause_resume_each_logged(citizen: Any) -> None:
     consent.refresh_from_db()
     assert consent.status == Status.WITHDRAWN
     assert [e["type"] for e in entries(consent)] == [
-        "consent.granted", "consent.paused", "consent.resumed", "consent.withdrawn",
+        "consent.granted",
+        "consent.paused",
+        "consent.resumed",
+        "consent.withdrawn",
     ]
     assert entries(consent)[-1]["reason"] == "moved abroad"
     assert entries(consent)[-1]["fromStatus"] == "active"
@@ -87,7 +91,9 @@ def test_change_makes_a_new_version_and_supersedes_the_old(citizen: Any) -> None
     assert old.status == Status.SUPERSEDED and new.status == Status.ACTIVE
     assert (new.lineage, new.version, new.supersedes_id) == (old.lineage, 2, old.id)
     assert [e["type"] for e in entries(new)] == [
-        "consent.granted", "consent.superseded", "consent.changed",
+        "consent.granted",
+        "consent.superseded",
+        "consent.changed",
     ]
     assert Receipt.objects.filter(consent=new, event_type="consent.changed").exists()
 
@@ -102,24 +108,34 @@ def test_request_then_approve_records_the_notice_shown_at_approval(citizen: Any)
     )
     assert consent.status == Status.REQUESTED and consent.notice is None
     services.consent_approve(
-        consent=consent, actor=services.Actor.person(citizen.id),
-        notice_text="Terveys Oy asks ...", language="fi",
+        consent=consent,
+        actor=services.Actor.person(citizen.id),
+        notice_text="Terveys Oy asks ...",
+        language="fi",
     )
     consent.refresh_from_db()
-    assert consent.status == Status.ACTIVE and consent.notice.text == "Terveys Oy asks ..."
+    assert consent.status == Status.ACTIVE
+    assert consent.notice is not None and consent.notice.text == "Terveys Oy asks ..."
     assert [e["type"] for e in entries(consent)] == ["consent.requested", "consent.approved"]
-    assert entries(consent)[0]["actorDetail"] == {"type": "provider", "id": "1.2.246.10.1234567.10.0"}
+    assert entries(consent)[0]["actorDetail"] == {
+        "type": "provider",
+        "id": "1.2.246.10.1234567.10.0",
+    }
 
 
 def test_request_not_answered_in_time_cannot_be_approved_and_expires(citizen: Any) -> None:
     consent = services.consent_request(
-        subject_id=citizen.id, requester="1.2.246.10.1", kind="provider-sharing",
-        scope=provider_sharing_scope(), request_valid_days=3,
+        subject_id=citizen.id,
+        requester="1.2.246.10.1",
+        kind="provider-sharing",
+        scope=provider_sharing_scope(),
+        request_valid_days=3,
     )
     later = NOW + timedelta(days=4)
     with pytest.raises(ConsentError) as info:
-        services.consent_approve(consent=consent, actor=services.Actor.person(citizen.id),
-                                 notice_text="n", now=later)
+        services.consent_approve(
+            consent=consent, actor=services.Actor.person(citizen.id), notice_text="n", now=later
+        )
     assert info.value.code == "request-expired"
     assert services.consents_expire(now=later) == 1
     consent.refresh_from_db()
@@ -128,7 +144,9 @@ def test_request_not_answered_in_time_cannot_be_approved_and_expires(citizen: An
 
 def test_terminate_only_by_the_requesting_provider(citizen: Any) -> None:
     consent = services.consent_request(
-        subject_id=citizen.id, requester="1.2.246.10.1", kind="provider-sharing",
+        subject_id=citizen.id,
+        requester="1.2.246.10.1",
+        kind="provider-sharing",
         scope=provider_sharing_scope(),
     )
     with pytest.raises(ConsentError):
@@ -170,7 +188,9 @@ def test_stranger_cannot_grant_for_someone_else(citizen: Any, other_citizen: Any
 
 def test_ended_guardianship_stops_acting_but_keeps_the_consents(family: Any) -> None:
     consent = grant(family.child, "biobank", actor=family.guardian)
-    services.mandate_end(mandate=family.mandate, actor=services.Actor.system(), reason="child turned 18")
+    services.mandate_end(
+        mandate=family.mandate, actor=services.Actor.system(), reason="child turned 18"
+    )
     with pytest.raises(ConsentError):
         services.consent_withdraw(consent=consent, actor=services.Actor.person(family.guardian.id))
     consent.refresh_from_db()
@@ -181,16 +201,22 @@ def test_mandate_outside_its_validity_does_not_count(family: Any) -> None:
     after_18 = datetime(2033, 6, 2, tzinfo=UTC)
     with pytest.raises(ConsentError):
         services.consent_grant(
-            subject_id=family.child.id, actor=services.Actor.person(family.guardian.id),
-            kind="biobank", scope=biobank_scope(),
-            notice_text="n", now=after_18,
+            subject_id=family.child.id,
+            actor=services.Actor.person(family.guardian.id),
+            kind="biobank",
+            scope=biobank_scope(),
+            notice_text="n",
+            now=after_18,
         )
 
 
 def test_mandate_limited_to_some_kinds(citizen: Any, other_citizen: Any) -> None:
     services.mandate_create(
-        principal_id=other_citizen.id, agent_id=citizen.id, basis=Mandate.Basis.MANDATE,
-        kinds=["wellbeing-sharing"], actor=services.Actor.person(other_citizen.id),
+        principal_id=other_citizen.id,
+        agent_id=citizen.id,
+        basis=Mandate.Basis.MANDATE,
+        kinds=["wellbeing-sharing"],
+        actor=services.Actor.person(other_citizen.id),
     )
     grant(other_citizen, "wellbeing-sharing", actor=citizen)
     with pytest.raises(ConsentError):
@@ -204,9 +230,12 @@ def test_mandate_limited_to_some_kinds(citizen: Any, other_citizen: Any) -> None
     ("kind", "scope", "pointer"),
     [
         ("provider-sharing", provider_sharing_scope(colour="blue"), "/scope/colour"),
-        ("provider-sharing", {"dataCategories": ["conditions"], "purpose": "care"}, "/scope/recipient"),
-        ("biobank", {**biobank_scope(),
-                     "modifiers": ["XYZ"]}, "/scope/modifiers/0"),
+        (
+            "provider-sharing",
+            {"dataCategories": ["conditions"], "purpose": "care"},
+            "/scope/recipient",
+        ),
+        ("biobank", {**biobank_scope(), "modifiers": ["XYZ"]}, "/scope/modifiers/0"),
         ("unknown-kind", {}, "/kind"),
     ],
 )

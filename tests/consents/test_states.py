@@ -7,9 +7,7 @@ import pytest
 from consents.states import FINAL, INITIAL, TRANSITIONS, Status, TransitionError, check_transition
 
 ALLOWED = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
-FORBIDDEN = [
-    (a, b) for a, b in itertools.product(Status, Status) if b not in TRANSITIONS[a]
-]
+FORBIDDEN = [(a, b) for a, b in itertools.product(Status, Status) if b not in TRANSITIONS[a]]
 
 
 def test_table_names_every_state() -> None:
@@ -29,18 +27,18 @@ def test_forbidden_transition_raises_and_names_both_states(current: Status, targ
 
 
 def test_final_states_are_the_ones_nothing_leaves() -> None:
-    assert FINAL == {
+    assert {
         Status.WITHDRAWN,
         Status.REVOKED,
         Status.TERMINATED,
         Status.EXPIRED,
         Status.REJECTED,
         Status.SUPERSEDED,
-    }
+    } == FINAL
 
 
 def test_consents_start_requested_or_active_and_no_state_returns_to_requested() -> None:
-    assert INITIAL == {Status.REQUESTED, Status.ACTIVE}
+    assert {Status.REQUESTED, Status.ACTIVE} == INITIAL
     assert all(Status.REQUESTED not in targets for targets in TRANSITIONS.values())
 
 

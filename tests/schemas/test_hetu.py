@@ -1,5 +1,6 @@
 """The Finnish personal identity code: known codes parse, broken ones say what is wrong."""
 
+import contextlib
 import datetime as dt
 import re
 
@@ -118,7 +119,5 @@ def test_every_made_code_parses_back_to_its_date_and_number(birth_date, individu
 
 @given(st.text(max_size=12))
 def test_any_string_either_parses_or_raises_invalid_hetu(text):
-    try:
+    with contextlib.suppress(InvalidHetu):
         parse_hetu(text)
-    except InvalidHetu:
-        pass

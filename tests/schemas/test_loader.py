@@ -56,7 +56,7 @@ KIND_SCOPES = {
     "wellbeing-sharing": WELLBEING_SHARING_SCOPE,
 }
 NOTICE = {"text": "Annan suostumuksen tietojeni luovuttamiseen.", "language": "fi"}
-REQUESTS = {
+REQUESTS: dict[str, Any] = {
     "requests/consent-grant.v1": {
         "kind": "provider-sharing",
         "scope": PROVIDER_SHARING_SCOPE,
@@ -67,6 +67,7 @@ REQUESTS = {
     },
     "requests/consent-change.v1": {"scope": PROVIDER_SHARING_SCOPE, "notice": NOTICE},
     "requests/consent-action.v1": {"reason": "En enää asioi tällä palveluntuottajalla."},
+    "requests/consent-approve.v1": {"notice": NOTICE},
     "requests/consent-request.v1": {
         "kind": "provider-sharing",
         "scope": PROVIDER_SHARING_SCOPE,
@@ -149,13 +150,13 @@ RECEIPT = {
 }
 
 
-def errors_of(name: str, instance: object, **kwargs: Any) -> list[dict[str, str]]:
+def errors_of(name: str, instance: object, **kwargs: Any) -> list[schemas.ValidationIssue]:
     with pytest.raises(SchemaValidationError) as caught:
         schemas.validate(name, instance, **kwargs)
     return caught.value.errors
 
 
-def pointers(errors: list[dict[str, str]]) -> set[str]:
+def pointers(errors: list[schemas.ValidationIssue]) -> set[str]:
     return {e["pointer"] for e in errors}
 
 
@@ -236,7 +237,7 @@ def test_get_returns_a_copy_that_callers_cannot_corrupt():
 
 
 def test_get_of_an_unknown_schema_names_the_known_ones():
-    with pytest.raises(KeyError, match="consent-kinds/biobank.v1"):
+    with pytest.raises(KeyError, match=r"consent-kinds/biobank\.v1"):
         schemas.get("consent-kinds/colour.v1")
 
 

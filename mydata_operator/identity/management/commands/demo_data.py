@@ -26,13 +26,23 @@ CITIZENS = [
 
 PROVIDERS = [
     ("1.2.246.10.1234567.10.0", "Terveys Oy", Provider.Kind.CARE_PROVIDER, "terveys-oy"),
-    ("1.2.246.10.2345678.10.0", "Demo hyvinvointialue", Provider.Kind.WELLBEING_COUNTY, "demo-county"),
+    (
+        "1.2.246.10.2345678.10.0",
+        "Demo hyvinvointialue",
+        Provider.Kind.WELLBEING_COUNTY,
+        "demo-county",
+    ),
     ("1.2.246.10.7654321.10.1", "Demo Biopankki", Provider.Kind.BIOBANK, "demo-biobank"),
-    ("1.2.246.10.5555555.10.0", "Hyvinvointisovellus", Provider.Kind.WELLBEING_APP, "demo-wellbeing-app"),
+    (
+        "1.2.246.10.5555555.10.0",
+        "Hyvinvointisovellus",
+        Provider.Kind.WELLBEING_APP,
+        "demo-wellbeing-app",
+    ),
 ]
 
-DEMO_PASSWORD = "tahto-demo-{username}"
-DEMO_CLIENT_SECRET = "demo-secret-{client_id}"
+DEMO_PASSWORD = "tahto-demo-{username}"  # noqa: S105 - demo accounts, listed in the README
+DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - demo clients, in the README
 
 
 class Command(BaseCommand):
@@ -54,8 +64,12 @@ class Command(BaseCommand):
                     user.save()
             people[given], _ = Person.objects.get_or_create(
                 personal_identity_code=code,
-                defaults={"user": user, "given_name": given, "family_name": family,
-                          "birth_date": born},
+                defaults={
+                    "user": user,
+                    "given_name": given,
+                    "family_name": family,
+                    "birth_date": born,
+                },
             )
         for oid, name, kind, client_id in PROVIDERS:
             app = Application.objects.filter(client_id=client_id).first()
@@ -80,69 +94,105 @@ class Command(BaseCommand):
 
         if not Consent.objects.exists():
             self._consents(people)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {Person.objects.count()} people, {Provider.objects.count()} "
-            f"providers, {Consent.objects.count()} consents."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {Person.objects.count()} people, {Provider.objects.count()} "
+                f"providers, {Consent.objects.count()} consents."
+            )
+        )
 
     def _consents(self, people: dict[str, Person]) -> None:
         now = timezone.now()
         system = services.Actor.system("population-register")
         onni, liisa = people["Onni"], people["Liisa"]
         services.mandate_create(
-            principal_id=onni.id, agent_id=liisa.id, basis=Mandate.Basis.GUARDIAN,
-            valid_from=_at(onni.birth_date), valid_until=_at(onni.birth_date.replace(
-                year=onni.birth_date.year + 18)), actor=system,
+            principal_id=onni.id,
+            agent_id=liisa.id,
+            basis=Mandate.Basis.GUARDIAN,
+            valid_from=_at(onni.birth_date),
+            valid_until=_at(onni.birth_date.replace(year=onni.birth_date.year + 18)),
+            actor=system,
         )
         services.mandate_create(
-            principal_id=people["Helmi"].id, agent_id=people["Matti"].id,
-            basis=Mandate.Basis.MANDATE, valid_until=now + timedelta(days=365 * 2),
+            principal_id=people["Helmi"].id,
+            agent_id=people["Matti"].id,
+            basis=Mandate.Basis.MANDATE,
+            valid_until=now + timedelta(days=365 * 2),
             actor=services.Actor.person(people["Helmi"].id),
         )
         aino = people["Aino"]
         me = services.Actor.person(aino.id)
         services.consent_grant(
-            subject_id=aino.id, actor=me, kind="provider-sharing", language="fi",
-            scope={"recipient": {"organisation": PROVIDERS[0][0], "name": PROVIDERS[0][1]},
-                   "dataCategories": ["conditions", "medications", "observations"],
-                   "purpose": "care", "frequencyPerDay": 20},
+            subject_id=aino.id,
+            actor=me,
+            kind="provider-sharing",
+            language="fi",
+            scope={
+                "recipient": {"organisation": PROVIDERS[0][0], "name": PROVIDERS[0][1]},
+                "dataCategories": ["conditions", "medications", "observations"],
+                "purpose": "care",
+                "frequencyPerDay": 20,
+            },
             valid_until=now + timedelta(days=365),
             notice_text="Annan Terveys Oy:lle luvan nähdä diagnoosini, lääkitykseni ja "
-                        "mittaustulokseni hoitoani varten vuoden ajan.",
+            "mittaustulokseni hoitoani varten vuoden ajan.",
         )
         services.consent_grant(
-            subject_id=aino.id, actor=me, kind="wellbeing-sharing", language="fi",
-            scope={"dataCategories": ["blood-pressure", "steps", "body-weight"],
-                   "sources": [{"application": PROVIDERS[3][3], "name": PROVIDERS[3][1]}],
-                   "targets": [{"type": "kanta-phr"},
-                               {"type": "provider",
-                                "recipient": {"organisation": PROVIDERS[0][0]}}]},
+            subject_id=aino.id,
+            actor=me,
+            kind="wellbeing-sharing",
+            language="fi",
+            scope={
+                "dataCategories": ["blood-pressure", "steps", "body-weight"],
+                "sources": [{"application": PROVIDERS[3][3], "name": PROVIDERS[3][1]}],
+                "targets": [
+                    {"type": "kanta-phr"},
+                    {"type": "provider", "recipient": {"organisation": PROVIDERS[0][0]}},
+                ],
+            },
             notice_text="Omat mittaukseni Hyvinvointisovelluksesta tallennetaan Omakannan "
-                        "omatietovarantoon ja jaetaan Terveys Oy:lle.",
+            "omatietovarantoon ja jaetaan Terveys Oy:lle.",
         )
         services.consent_grant(
-            subject_id=aino.id, actor=me, kind="needs-assessment", language="fi",
-            scope={"senders": [{"organisation": PROVIDERS[1][0], "name": PROVIDERS[1][1]}],
-                   "channels": ["dashboard", "sms"], "lifeAreas": ["health", "mobility"]},
+            subject_id=aino.id,
+            actor=me,
+            kind="needs-assessment",
+            language="fi",
+            scope={
+                "senders": [{"organisation": PROVIDERS[1][0], "name": PROVIDERS[1][1]}],
+                "channels": ["dashboard", "sms"],
+                "lifeAreas": ["health", "mobility"],
+            },
             notice_text="Demo hyvinvointialue saa ehdottaa minulle palveluita terveyteen ja "
-                        "liikkumiseen liittyen ilman hoitosuhdetta.",
+            "liikkumiseen liittyen ilman hoitosuhdetta.",
         )
         services.consent_request(
-            subject_id=aino.id, requester=PROVIDERS[0][0], kind="provider-sharing",
-            scope={"recipient": {"organisation": PROVIDERS[0][0], "name": PROVIDERS[0][1]},
-                   "dataCategories": ["immunizations"], "purpose": "care"},
+            subject_id=aino.id,
+            requester=PROVIDERS[0][0],
+            kind="provider-sharing",
+            scope={
+                "recipient": {"organisation": PROVIDERS[0][0], "name": PROVIDERS[0][1]},
+                "dataCategories": ["immunizations"],
+                "purpose": "care",
+            },
             valid_until=now + timedelta(days=180),
         )
         services.consent_grant(
-            subject_id=onni.id, actor=services.Actor.person(liisa.id), kind="biobank",
+            subject_id=onni.id,
+            actor=services.Actor.person(liisa.id),
+            kind="biobank",
             language="fi",
-            scope={"biobank": {"organisation": PROVIDERS[2][0], "name": PROVIDERS[2][1]},
-                   "samples": {"collect": True, "types": ["blood"], "existingSamples": False},
-                   "registerLinking": {"allowed": False, "sources": []},
-                   "dataCategories": ["samples"],
-                   "permission": {"code": "HMB"}, "modifiers": ["NPU"], "recontact": True},
+            scope={
+                "biobank": {"organisation": PROVIDERS[2][0], "name": PROVIDERS[2][1]},
+                "samples": {"collect": True, "types": ["blood"], "existingSamples": False},
+                "registerLinking": {"allowed": False, "sources": []},
+                "dataCategories": ["samples"],
+                "permission": {"code": "HMB"},
+                "modifiers": ["NPU"],
+                "recontact": True,
+            },
             notice_text="Huoltajana annan Demo Biopankille luvan säilyttää Onnin "
-                        "verinäytteen terveystutkimusta varten.",
+            "verinäytteen terveystutkimusta varten.",
         )
 
 
