@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := mydata_operator.settings
 
-.PHONY: help install run migrate demo worker test test-services lint format bench clean
+.PHONY: help install run migrate demo worker test test-browser test-services lint format bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,10 +33,14 @@ worker: $(STAMP) ## Start only a Celery worker (with the periodic scheduler)
 	$(BIN)/celery -A mydata_operator worker --beat --loglevel INFO --concurrency 2
 
 test: $(STAMP) ## Run the test suite on the embedded defaults (SQLite, no servers)
-	$(BIN)/pytest -q -m "not services" -p no:cacheprovider
+	$(BIN)/pytest -q -m "not services and not browser" -p no:cacheprovider
+
+test-browser: $(STAMP) ## Browser tests in headless Chromium (installs Debian's chromium if missing)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/pytest -q -m browser -p no:cacheprovider
 
 test-services: $(STAMP) ## The suite on PostgreSQL with a live Celery worker (needs DATABASE_URL, CELERY_BROKER_URL)
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not browser" -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy and a check that no migration is missing
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Policy enforcement on data flows: one package per counterpart, all on one base interface."""

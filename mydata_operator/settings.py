@@ -54,7 +54,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "consents",
+    "connectors",
     "mydata_operator.identity",
+    "mydata_operator.provider_api",
+    "mydata_operator.dashboard",
+    "mydata_operator.regulator",
 ]
 
 MIDDLEWARE = [

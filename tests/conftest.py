@@ -16,6 +16,8 @@ from consents.models import Consent, Mandate
 from mydata_operator.identity.models import Person, Provider, Regulator
 from schemas.hetu import make_hetu
 
+pytest_plugins = ["tests.fixtures.live", "tests.fixtures.browser", "tests.fixtures.kanta"]
+
 #: The frozen "now" of the tests. Validity periods are relative to it, never to the real date.
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
