@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     DECISION_DENY = "decision.deny", "The policy decision point denied a data flow"
     DATA_DELIVERED = "flow.delivered", "Permitted data was delivered to its recipient"
     DATA_FAILED = "flow.failed", "A permitted flow failed permanently; nothing was delivered"
+    AUDIT_QUERY = "audit.query", "A regulator searched or exported the log (who, what filter)"
 
 
 EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}
