@@ -52,7 +52,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Run the benchmarks; results go to docs/benchmarks/results.json
+bench: $(STAMP) ## Run the benchmarks; results go to docs/benchmarks/results-<database>.json
 	$(BIN)/python bench/run.py
 
 clean: ## Remove the embedded database, keys, broker folder and caches (not .venv)
