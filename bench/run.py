@@ -99,16 +99,31 @@ def bench_decide() -> dict[str, Any]:
         cid = uuid.uuid4()
         consents.append(
             Consent(
-                id=cid, lineage=cid, version=1, kind="provider-sharing", subject_id=subject,
-                status="active", provision="permit", valid_from=now - timedelta(days=1),
-                valid_until=None, created_at=now - timedelta(days=i), updated_at=now,
-                scope={"recipient": {"organisation": f"1.2.246.10.{i}"},
-                       "dataCategories": ["conditions"], "purpose": "care"},
+                id=cid,
+                lineage=cid,
+                version=1,
+                kind="provider-sharing",
+                subject_id=subject,
+                status="active",
+                provision="permit",
+                valid_from=now - timedelta(days=1),
+                valid_until=None,
+                created_at=now - timedelta(days=i),
+                updated_at=now,
+                scope={
+                    "recipient": {"organisation": f"1.2.246.10.{i}"},
+                    "dataCategories": ["conditions"],
+                    "purpose": "care",
+                },
             )
         )
     request = DecisionRequest(
-        subject_id=subject, flow=Flow.PROVIDER_ACCESS, recipient=Recipient(organisation="1.2.246.10.9"),
-        at=now, purpose="care", data_categories=frozenset({"conditions"}),
+        subject_id=subject,
+        flow=Flow.PROVIDER_ACCESS,
+        recipient=Recipient(organisation="1.2.246.10.9"),
+        at=now,
+        purpose="care",
+        data_categories=frozenset({"conditions"}),
     )
     n = 20000
     start = time.perf_counter()

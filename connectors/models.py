@@ -59,6 +59,9 @@ class OutboxItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a task was last sent for it (no duplicate sends)"
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -87,3 +90,29 @@ class LogCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.next_seq}"
+
+
+class OfferDelivery(models.Model):
+    """An unsolicited offer of services delivered to one citizen under their consent.
+
+    Only offers that the citizen's needs-assessment consent covers are stored (and shown on
+    the dashboard); the sender is never told who received one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject_id = models.UUIDField()
+    sender = models.CharField(max_length=128, help_text="OID of the organisation that offers")
+    consent_lineage = models.UUIDField(help_text="The needs-assessment consent that permitted it")
+    log_seq = models.BigIntegerField(help_text="The log entry of the permitting decision")
+    life_area = models.CharField(max_length=32)
+    channel = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    delivered_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["subject_id", "delivered_at"], name="offer_subject")]
+        verbose_name_plural = "offer deliveries"
+
+    def __str__(self) -> str:
+        return f"offer from {self.sender} to {self.subject_id}"

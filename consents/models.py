@@ -152,6 +152,7 @@ class LogEntry(models.Model):
             models.Index(fields=["consent_id", "event_type", "occurred_at"], name="log_consent"),
             models.Index(fields=["recipient", "seq"], name="log_recipient"),
             models.Index(fields=["event_type", "occurred_at"], name="log_type_time"),
+            models.Index(fields=["event_type", "seq"], name="log_type_seq"),
             models.Index(fields=["occurred_at"], name="log_time"),
         ]
 

@@ -180,6 +180,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),  # default: ./control in the cwd
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "tahto")
 CELERY_TASK_ACKS_LATE = True
@@ -213,3 +214,64 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,  # absolute expiry (the default is never)
     "ROTATE_REFRESH_TOKEN": True,
 }
+
+# --- Connectors (issue: connectors): Kanta, providers, the outbox and its periodic sweep
+TAHTO_KANTA_URL = os.environ.get("TAHTO_KANTA_URL", "http://127.0.0.1:8001/fhir").rstrip("/")
+TAHTO_CONNECTOR_TIMEOUT = float(os.environ.get("TAHTO_CONNECTOR_TIMEOUT", "10"))
+# How connectors find a citizen's personal identity code without importing the web layer.
+TAHTO_SUBJECT_RESOLVER = os.environ.get(
+    "TAHTO_SUBJECT_RESOLVER", "mydata_operator.identity.selectors.personal_identity_code_for"
+)
+TAHTO_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("TAHTO_OUTBOX_MAX_ATTEMPTS", "12"))
+TAHTO_OUTBOX_BACKOFF_SECONDS = float(os.environ.get("TAHTO_OUTBOX_BACKOFF_SECONDS", "5"))
+TAHTO_OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("TAHTO_OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
+# A claim older than this is taken to belong to a dead worker and may be claimed again.
+TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS = float(
+    os.environ.get("TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS", "120")
+)
+_sweep_seconds = float(os.environ.get("TAHTO_OUTBOX_SWEEP_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["connectors-sweep"] = {
+    "task": "connectors.tasks.outbox_sweep_task",
+    "schedule": _sweep_seconds,
+}
+
+# --- Provider API (issue: provider API): consent-bound OAuth on django-oauth-toolkit.
+OAUTH2_PROVIDER.update(
+    {
+        "OAUTH2_VALIDATOR_CLASS": (
+            "mydata_operator.provider_api.oauth_validator.ConsentBoundValidator"
+        ),
+        "SCOPES": {"consent": "Use the one consent named in authorization_details"},
+        "DEFAULT_SCOPES": ["consent"],
+        # The issuer (RFC 8414 `issuer`, RFC 9207 `iss`) is the public URL of the service.
+        "OIDC_ISS_ENDPOINT": TAHTO_PUBLIC_URL,
+        "ALLOWED_REDIRECT_URI_SCHEMES": os.environ.get(
+            "TAHTO_REDIRECT_URI_SCHEMES", "https,http"
+        ).split(","),
+        "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed refresh token kills its family
+        # RFC 9700 gates, all on: no implicit or password grant, PKCE S256 only, tokens only
+        # in the Authorization header, `iss` in the authorization response (RFC 9207),
+        # tokens stored only as hashes.
+        "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+        "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+        "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+        "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+        "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+        "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": _env_bool("TAHTO_HASHED_TOKENS", True),
+        "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+        "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+        "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    }
+)
+# Tokens of ended consents are refused at once by the live checks; this also deletes them.
+CELERY_BEAT_SCHEDULE["revoke-ended-consent-tokens"] = {
+    "task": "mydata_operator.provider_api.tasks.tokens_revoke_ended_task",
+    "schedule": 60.0,
+}
+
+# --- Citizen dashboard (issue: the citizen's consent dashboard)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+# Step-up: a password (or e-ID re-authentication) within this many seconds before a change.
+TAHTO_STEP_UP_SECONDS = int(os.environ.get("TAHTO_STEP_UP_SECONDS", "300"))

@@ -1,14 +1,12 @@
-"""The service's front page and its health check."""
+"""The service's front page (the citizen dashboard's landing page) and its health check."""
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 
 from consents.log import log_head
+from mydata_operator.dashboard.views import home
 
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"log_size": log_head().size})
+__all__ = ["healthz", "home"]
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -32,6 +32,8 @@ def _signing_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
     from django.conf import settings
 
     settings.TAHTO_KEY_DIR = tmp_path_factory.mktemp("keys")
+    # A fast hasher for the test personas' passwords (the live service keeps the real one).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

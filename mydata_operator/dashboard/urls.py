@@ -1,5 +1,22 @@
+"""The dashboard's pages, mounted at "/" (namespace "dashboard")."""
+
 from django.urls import path
 
-from mydata_operator.views import home
+from . import views
 
-urlpatterns = [path("", home, name="home")]
+app_name = "dashboard"
+
+urlpatterns = [
+    path("consents/", views.overview, name="overview"),
+    path("consents/new/<slug:kind>/", views.consent_new, name="consent-new"),
+    path("consents/<uuid:consent_id>/", views.consent_detail, name="consent"),
+    path("consents/<uuid:consent_id>/change/", views.consent_change, name="consent-change"),
+    path("consents/<uuid:consent_id>/<slug:action>/", views.consent_action, name="consent-action"),
+    path("requests/", views.requests_list, name="requests"),
+    path("requests/<uuid:consent_id>/", views.request_answer, name="request"),
+    path("offers/", views.offers, name="offers"),
+    path("security/", views.security, name="security"),
+    path("receipts/verify/", views.receipt_verify_view, name="receipt-verify"),
+    path("receipts/<uuid:receipt_id>.jws", views.receipt_download, name="receipt"),
+    path("disclosures/", views.disclosures, name="disclosures"),
+]

@@ -25,3 +25,11 @@ def principals_for_agent(*, agent: Person, at: datetime) -> list[Person]:
         if mandate.valid_until is None or mandate.valid_until > at:
             ids.add(mandate.principal_id)
     return list(Person.objects.filter(id__in=ids))
+
+
+def personal_identity_code_for(subject_id: UUID) -> str:
+    """The personal identity code of a person, for connectors that must name them (Kanta).
+
+    Connectors reach this through settings.TAHTO_SUBJECT_RESOLVER, never by import.
+    """
+    return Person.objects.values_list("personal_identity_code", flat=True).get(id=subject_id)

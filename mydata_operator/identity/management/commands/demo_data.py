@@ -58,8 +58,8 @@ class Command(BaseCommand):
             code = make_hetu(born, individual)
             user = None
             if username:
-                user, _ = users.get_or_create(username=username)
-                if not user.has_usable_password():
+                user, created = users.get_or_create(username=username)
+                if created:
                     user.set_password(DEMO_PASSWORD.format(username=username))
                     user.save()
             people[given], _ = Person.objects.get_or_create(

@@ -1,0 +1,154 @@
+"""The one base every connector is built on (after Healthchecks' ``Transport``).
+
+A connector does four things, always in this order: it asks the policy decision point
+(``consents.policy.decide_and_log``), it moves only what the decision permits, it records the
+flow in the consent log (``flow.delivered`` or ``flow.failed``, metadata only, never the
+data), and on failure it raises ``ConnectorError`` saying whether a retry can help.
+
+Subclasses name themselves (``name``, the ``OutboxItem.connector`` value) and implement
+``decision_request`` (the question for the decision point, or None for a flow that carries
+only consent metadata, e.g. registering a consent in Kanta) and ``send``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from consents.events import EventType
+from consents.log import log_append
+from consents.models import LogEntry
+from consents.policy import Decision, DecisionRequest, decide_and_log
+
+from .models import OutboxItem
+
+
+class ConnectorError(Exception):
+    """A flow failed. `permanent`: retrying the same thing cannot help (e.g. rejected input)."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+    def __str__(self) -> str:
+        return f"{'permanent' if self.permanent else 'temporary'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a connector reports after moving data: metadata only (counts, types, ids)."""
+
+    recipient: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Connector:
+    """Base class: ask the decision point, move what it permits, record it, raise clearly."""
+
+    name: ClassVar[str] = ""
+
+    # --- what a connector implements -------------------------------------------------------
+    def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
+        """The question for the decision point; None only for flows of consent metadata."""
+        raise NotImplementedError
+
+    def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
+        """Move the item's data, narrowed to what `decision` permits; raise ConnectorError."""
+        raise NotImplementedError
+
+    # --- what every connector does the same way --------------------------------------------
+    def decide(self, request: DecisionRequest, *, requested_by: str = "") -> Decision:
+        """Ask the one decision point; it logs the decision, permit or deny."""
+        return decide_and_log(request, requested_by=requested_by or self.name)
+
+    def record_delivered(
+        self,
+        *,
+        subject_id: UUID | None,
+        decision: Decision | None,
+        delivery: Delivery,
+        key: str = "",
+        at: datetime | None = None,
+    ) -> LogEntry:
+        """Log that data was delivered; call inside the transaction that closes the flow."""
+        return self._record(EventType.DATA_DELIVERED, subject_id, decision, delivery, key, at)
+
+    def record_failed(
+        self,
+        *,
+        subject_id: UUID | None,
+        decision: Decision | None,
+        recipient: str,
+        error: ConnectorError,
+        key: str = "",
+        at: datetime | None = None,
+    ) -> LogEntry:
+        """Log that a permitted flow failed and nothing was delivered."""
+        delivery = Delivery(recipient, {"error": error.message, "permanent": error.permanent})
+        return self._record(EventType.DATA_FAILED, subject_id, decision, delivery, key, at)
+
+    def _record(
+        self,
+        event: EventType,
+        subject_id: UUID | None,
+        decision: Decision | None,
+        delivery: Delivery,
+        key: str,
+        at: datetime | None,
+    ) -> LogEntry:
+        with transaction.atomic():
+            return log_append(
+                event_type=event,
+                occurred_at=at or timezone.now(),
+                subject_id=subject_id,
+                consent_id=decision.consent_id if decision else None,
+                consent_lineage=decision.consent_lineage if decision else None,
+                kind=self.name,
+                recipient=delivery.recipient[:128],
+                outcome="sent" if event == EventType.DATA_DELIVERED else "failed",  # max 8 chars
+                body={
+                    "connector": self.name,
+                    "recipient": delivery.recipient,
+                    "item": key or None,
+                    "decisionSeq": decision.log_seq if decision else None,
+                    "permitted": sorted(decision.permitted_categories) if decision else None,
+                    "detail": dict(delivery.detail),
+                },
+            )
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+#: Modules that define connectors; imported on first lookup (avoids import cycles).
+CONNECTOR_MODULES = (
+    "connectors.kanta.connector",
+    "connectors.kanta.phr",
+    "connectors.providers.connector",
+)
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    """Class decorator: make a connector findable by its name (``OutboxItem.connector``)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def connector_for(name: str) -> Connector:
+    if name not in _REGISTRY:
+        import importlib
+
+        for module in CONNECTOR_MODULES:
+            importlib.import_module(module)
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConnectorError(f"no connector named {name!r}", permanent=True) from None

@@ -1,0 +1,418 @@
+"""What the dashboard reads: the consents a person may see, their scopes in words, notices
+about ended rights, pending requests, history and disclosures. Reads only; no rule here.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from connectors.models import OfferDelivery
+from consents.models import Consent, LogEntry, Mandate, Receipt
+from consents.states import Status
+from mydata_operator.identity.models import Person, Provider
+from mydata_operator.identity.selectors import principals_for_agent
+
+from . import labels as L
+
+#: States shown as current on the overview; the rest are listed as past consents.
+CURRENT = (Status.ACTIVE, Status.PAUSED)
+DISCLOSURE_EVENTS = ("decision.permit", "decision.deny", "flow.delivered")
+
+
+@dataclass
+class Subject:
+    """A person whose consents the signed-in person may manage, and on what basis."""
+
+    person: Person
+    role: str  # "self", "guardian" or "mandate"
+    mandate: Mandate | None = None
+
+    @property
+    def is_self(self) -> bool:
+        return self.role == "self"
+
+
+@dataclass
+class KindGroup:
+    kind: str
+    label: str
+    help: str
+    current: list[Consent] = field(default_factory=list)
+    past: list[Consent] = field(default_factory=list)
+
+
+def subjects_for(person: Person, *, at: datetime) -> list[Subject]:
+    """The person themself first, then everyone they validly act for at `at`."""
+    subjects = [Subject(person, "self")]
+    for principal in principals_for_agent(agent=person, at=at):
+        mandate = (
+            Mandate.objects.filter(
+                agent_id=person.id,
+                principal_id=principal.id,
+                ended_at__isnull=True,
+                valid_from__lte=at,
+            )
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+            .order_by("-valid_from")
+            .first()
+        )
+        subjects.append(Subject(principal, mandate.basis if mandate else "mandate", mandate))
+    return subjects
+
+
+def subject_ids(person: Person, *, at: datetime) -> set[UUID]:
+    return {s.person.id for s in subjects_for(person, at=at)}
+
+
+def subject_or_404(person: Person, subject_id: UUID | str | None, *, at: datetime) -> Subject:
+    """The subject the person asked for (default themself); 404 when they may not act for it."""
+    subjects = subjects_for(person, at=at)
+    if not subject_id:
+        return subjects[0]
+    for subject in subjects:
+        if str(subject.person.id) == str(subject_id):
+            return subject
+    raise Http404
+
+
+def consent_or_404(person: Person, consent_id: UUID, *, at: datetime) -> Consent:
+    """One consent of someone the person may act for; anything else is "not found"."""
+    consent = Consent.objects.filter(id=consent_id).first()
+    if consent is None or consent.subject_id not in subject_ids(person, at=at):
+        raise Http404
+    return consent
+
+
+def latest_version(consent: Consent) -> Consent:
+    newest = Consent.objects.filter(lineage=consent.lineage).order_by("-version").first()
+    return newest or consent
+
+
+def groups_for(subject_id: UUID) -> list[KindGroup]:
+    """The subject's consents by kind: the newest version of each, current first."""
+    groups = {
+        kind: KindGroup(kind, str(L.KINDS[kind]), str(L.KIND_HELP[kind])) for kind in L.KIND_ORDER
+    }
+    consents = (
+        Consent.objects.filter(subject_id=subject_id)
+        .exclude(status__in=[Status.SUPERSEDED, Status.REQUESTED])
+        .order_by("-created_at")
+    )
+    for consent in consents:
+        group = groups.get(consent.kind)
+        if group is None:
+            continue
+        (group.current if consent.status in CURRENT else group.past).append(consent)
+    return list(groups.values())
+
+
+def pending_requests(ids: set[UUID], *, at: datetime) -> QuerySet[Consent]:
+    """Requests from providers that wait for an answer from one of these subjects."""
+    return (
+        Consent.objects.filter(subject_id__in=ids, status=Status.REQUESTED)
+        .filter(Q(request_expires_at__isnull=True) | Q(request_expires_at__gt=at))
+        .order_by("created_at")
+    )
+
+
+def people_by_id(ids: set[UUID]) -> dict[UUID, Person]:
+    return {p.id: p for p in Person.objects.filter(id__in=ids)}
+
+
+def provider_names() -> dict[str, str]:
+    return dict(Provider.objects.values_list("organisation_id", "name"))
+
+
+def organisation_name(spec: Any, names: dict[str, str]) -> str:
+    """A recipient spec ({organisation, name} or {providerKind}) in words."""
+    if not isinstance(spec, dict):
+        return str(spec or "")
+    if spec.get("organisation"):
+        oid = spec["organisation"]
+        return names.get(oid) or spec.get("name") or oid
+    if spec.get("providerKind"):
+        return L.label(L.PROVIDER_KINDS, spec["providerKind"])
+    if spec.get("kantaPhr"):
+        return str(L.KANTA_PHR)
+    return ""
+
+
+def recipient_name(code: str, names: dict[str, str]) -> str:
+    """A log entry's recipient column in words."""
+    if code in L.RECIPIENTS:
+        return L.label(L.RECIPIENTS, code)
+    if code in L.PROVIDER_KINDS:
+        return L.label(L.PROVIDER_KINDS, code)
+    return names.get(code, code)
+
+
+def _list(items: list[str]) -> str:
+    return ", ".join(items) if items else "—"
+
+
+def _date(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+
+
+def describe_scope(
+    kind: str, scope: dict[str, Any], names: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The scope in plain language: (term, description) rows."""
+    rows: list[tuple[str, str]] = []
+    if kind == "provider-sharing":
+        rows.append((_("Who may receive"), organisation_name(scope.get("recipient"), names)))
+        rows.append(
+            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
+        )
+        rows.append((_("For what"), L.label(L.PURPOSES, scope.get("purpose", ""))))
+        if scope.get("frequencyPerDay"):
+            rows.append((_("At most"), _("%(n)s requests a day") % {"n": scope["frequencyPerDay"]}))
+    elif kind == "wellbeing-sharing":
+        rows.append(
+            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
+        )
+        rows.append(
+            (
+                _("From which apps"),
+                _list(
+                    [s.get("name") or s.get("application", "") for s in scope.get("sources", [])]
+                ),
+            )
+        )
+        targets = []
+        for target in scope.get("targets", []):
+            if target.get("type") == "kanta-phr":
+                targets.append(str(L.KANTA_PHR))
+            else:
+                targets.append(organisation_name(target.get("recipient"), names))
+        rows.append((_("Stored in or shared with"), _list(targets)))
+    elif kind == "needs-assessment":
+        rows.append(
+            (
+                _("Who may suggest services"),
+                _list([organisation_name(s, names) for s in scope.get("senders", [])]),
+            )
+        )
+        rows.append(
+            (_("How they may contact you"), _list(L.labels(L.CHANNELS, scope.get("channels", []))))
+        )
+        rows.append(
+            (
+                _("About which areas of life"),
+                _list(L.labels(L.LIFE_AREAS, scope.get("lifeAreas", []))),
+            )
+        )
+    elif kind == "biobank":
+        rows.append((_("Biobank"), organisation_name(scope.get("biobank"), names)))
+        samples = scope.get("samples", {})
+        if samples.get("collect"):
+            text = _("may be collected and stored: %(types)s") % {
+                "types": _list(L.labels(L.SAMPLE_TYPES, samples.get("types", [])))
+            }
+            if samples.get("existingSamples"):
+                text += "; " + _("earlier samples from your care may be transferred")
+        else:
+            text = _("no samples")
+        rows.append((_("Samples"), text))
+        linking = scope.get("registerLinking", {})
+        if linking.get("allowed"):
+            link_text = _("may be linked from %(sources)s") % {
+                "sources": _list(L.labels(L.LINK_SOURCES, linking.get("sources", [])))
+            }
+        else:
+            link_text = _("not linked")
+        rows.append((_("Register and health data"), link_text))
+        rows.append(
+            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
+        )
+        permission = scope.get("permission", {})
+        use = L.label(L.DUO, permission.get("code", ""))
+        if permission.get("disease"):
+            use += f" ({permission['disease']})"
+        rows.append((_("Research use"), use))
+        modifiers = L.labels(L.DUO, scope.get("modifiers", []))
+        if modifiers:
+            rows.append((_("Conditions"), _list(modifiers)))
+        rows.append((_("May contact you"), _("yes") if scope.get("recontact") else _("no")))
+    return rows
+
+
+def validity(consent: Consent) -> str:
+    if consent.valid_until:
+        return _("%(start)s – %(end)s") % {  # noqa: RUF001 - an en dash between dates
+            "start": _date(consent.valid_from),
+            "end": _date(consent.valid_until),
+        }
+    return _("from %(start)s until you withdraw it") % {"start": _date(consent.valid_from)}
+
+
+def access_notices(person: Person, *, at: datetime) -> list[str]:
+    """Tell the person about rights that ended: theirs to act for others, and others' for them."""
+    notices: list[str] = []
+    ended = Mandate.objects.filter(Q(ended_at__lte=at) | Q(valid_until__lte=at))
+    still = {p.id for p in principals_for_agent(agent=person, at=at)}
+    told: set[UUID] = set()
+    for mandate in ended.filter(agent_id=person.id).order_by("-valid_until"):
+        principal = Person.objects.filter(id=mandate.principal_id).first()
+        when = mandate.ended_at or mandate.valid_until
+        if principal is None or when is None or principal.id in still | told:
+            continue  # a renewed mandate still gives access; say each person once
+        told.add(principal.id)
+        notices.append(
+            _(
+                "Your right to act on behalf of %(name)s ended on %(date)s. The consents you "
+                "gave for them stay in force; %(name)s now manages them."
+            )
+            % {"name": principal, "date": _date(when)}
+        )
+    for mandate in ended.filter(principal_id=person.id):
+        given = Consent.objects.filter(
+            subject_id=person.id, granted_by=mandate.agent_id, status__in=CURRENT
+        ).count()
+        if not given:
+            continue
+        if mandate.basis == Mandate.Basis.GUARDIAN:
+            text = _(
+                "%(count)s of your consents were given on your behalf by your guardian. They "
+                "stay in force: you can now review, change or withdraw them yourself."
+            )
+        else:
+            text = _(
+                "%(count)s of your consents were given on your behalf by a person whose "
+                "mandate has ended. They stay in force: review, change or withdraw them here."
+            )
+        notices.append(text % {"count": given})
+    return notices
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    event: str
+    actor: str
+    version: int | None
+    reason: str
+
+
+def history(consent: Consent, *, viewer: Person) -> list[HistoryRow]:
+    """Every lifecycle event of the consent's lineage, oldest first."""
+    entries = LogEntry.objects.filter(
+        consent_lineage=consent.lineage, event_type__startswith="consent."
+    ).order_by("seq")
+    people = people_by_id({e.actor_id for e in entries if e.actor_id})
+    names = provider_names()
+    rows = []
+    for entry in entries:
+        body = json.loads(entry.entry)
+        detail = body.get("actorDetail") or {}
+        if entry.actor_id == viewer.id:
+            actor = _("you")
+        elif entry.actor_id in people:
+            role = L.label(L.ROLES, detail.get("role", "")) if detail.get("role") else ""
+            actor = f"{people[entry.actor_id]}" + (f" ({role})" if role else "")
+        elif detail.get("type") == "provider":
+            actor = names.get(detail.get("id", ""), detail.get("id", ""))
+        else:
+            actor = _("Tahto (automatic)")
+        rows.append(
+            HistoryRow(
+                at=entry.occurred_at,
+                event=L.label(L.EVENTS, entry.event_type),
+                actor=actor,
+                version=(body.get("consent") or {}).get("version"),
+                reason=body.get("reason") or "",
+            )
+        )
+    return rows
+
+
+def receipts_for(consent: Consent) -> QuerySet[Receipt]:
+    return Receipt.objects.filter(consent__lineage=consent.lineage).order_by("issued_at")
+
+
+def receipt_or_404(person: Person, receipt_id: UUID, *, at: datetime) -> Receipt:
+    receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()
+    if receipt is None or receipt.consent.subject_id not in subject_ids(person, at=at):
+        raise Http404
+    return receipt
+
+
+@dataclass
+class Disclosure:
+    at: datetime
+    event: str
+    outcome: str  # "permit", "deny" or "delivered"
+    recipient: str
+    categories: str
+    purpose: str
+    reason: str
+    flow: str
+
+
+def disclosures(
+    subject_id: UUID,
+    *,
+    recipient: str = "",
+    outcome: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[LogEntry]:
+    """Data-flow decisions and deliveries under the subject's consents, newest first."""
+    qs = LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+    if recipient:
+        qs = qs.filter(recipient=recipient)
+    if outcome == "delivered":
+        qs = qs.filter(event_type="flow.delivered")
+    elif outcome in ("permit", "deny"):
+        qs = qs.filter(event_type=f"decision.{outcome}")
+    if start:
+        qs = qs.filter(occurred_at__gte=start)
+    if end:
+        qs = qs.filter(occurred_at__lt=end)
+    return qs.order_by("-seq")
+
+
+def disclosure_recipients(subject_id: UUID) -> list[str]:
+    return sorted(
+        set(
+            LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+            .exclude(recipient="")
+            .values_list("recipient", flat=True)
+        )
+    )
+
+
+def disclosure_row(entry: LogEntry, names: dict[str, str]) -> Disclosure:
+    body = json.loads(entry.entry)
+    decision = body.get("decision") or {}
+    categories = body.get("permitted") or body.get("categories") or []
+    if entry.event_type == "flow.delivered":
+        outcome = "delivered"
+    else:
+        outcome = "permit" if entry.event_type == "decision.permit" else "deny"
+    reason = decision.get("reason", "")
+    return Disclosure(
+        at=entry.occurred_at,
+        event=L.label(L.EVENTS, entry.event_type),
+        outcome=outcome,
+        recipient=recipient_name(entry.recipient, names)
+        or organisation_name(body.get("recipient"), names),
+        categories=_list(L.labels(L.CATEGORIES, list(categories))),
+        purpose=L.label(L.PURPOSES, entry.purpose) if entry.purpose else "",
+        reason=L.label(L.REASONS, reason) if reason else "",
+        flow=L.label(L.FLOWS, body.get("flow") or entry.kind),
+    )
+
+
+def offers_for(ids: set[UUID]) -> QuerySet[OfferDelivery]:
+    """Offers of services delivered under these subjects' needs-assessment consents."""
+    return OfferDelivery.objects.filter(subject_id__in=ids).order_by("-delivered_at")

@@ -1,0 +1,120 @@
+"""Step-up: a fresh proof of identity before anything that grants, changes, withdraws or
+approves a consent.
+
+A person proves it again with their password, or, once they have enrolled an authenticator
+app, with its one-time code (RFC 6238 TOTP). The seam is Django's `authenticate()`: locally
+the model backend checks the password; a national e-identification (OpenID Connect, e.g.
+Suomi.fi) replaces it with a re-authentication (`prompt=login`, `max_age`) whose callback
+calls `step_up_record()` with the ID token's `auth_time`. See docs/dashboard.md.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import TotpDevice
+
+SESSION_KEY = "tahto_step_up_at"
+TOTP_STEP = 30
+TOTP_DIGITS = 6
+
+
+def step_up_window() -> timedelta:
+    return timedelta(seconds=getattr(settings, "TAHTO_STEP_UP_SECONDS", 300))
+
+
+def step_up_record(request: HttpRequest, *, at: datetime | None = None) -> None:
+    """Remember in the session that the person proved who they are at `at` (default now)."""
+    request.session[SESSION_KEY] = (at or timezone.now()).timestamp()
+
+
+def step_up_fresh(request: HttpRequest) -> bool:
+    """Has the person proved who they are within the step-up window?"""
+    stamp = request.session.get(SESSION_KEY)
+    if not isinstance(stamp, int | float):
+        return False
+    age = timezone.now().timestamp() - stamp
+    return 0 <= age <= step_up_window().total_seconds()
+
+
+def step_up_method(user: Any) -> str:
+    """ "totp" when the person has a confirmed authenticator, else "password"."""
+    if TotpDevice.objects.filter(user_id=user.pk, confirmed_at__isnull=False).exists():
+        return "totp"
+    return "password"
+
+
+def step_up_verify(request: HttpRequest, *, secret: str) -> bool:
+    """Check the password (or the one-time code, if enrolled); record a fresh proof if right."""
+    user = request.user
+    if not user.is_authenticated or not secret:
+        return False
+    if step_up_method(user) == "totp":
+        device = TotpDevice.objects.get(user_id=user.pk)
+        if not totp_accept(device, secret):
+            return False
+    else:
+        again = authenticate(request, username=user.get_username(), password=secret)
+        if again is None or again.pk != user.pk:
+            return False
+    step_up_record(request)
+    return True
+
+
+def on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Signing in is itself a fresh proof of identity (receiver of user_logged_in)."""
+    if request is not None and hasattr(request, "session"):
+        step_up_record(request)
+
+
+# --- TOTP (RFC 6238 with HMAC-SHA1, 30 s steps, 6 digits: what authenticator apps use) -------
+
+
+def totp_new_secret() -> str:
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
+
+
+def totp_code(secret: str, counter: int) -> str:
+    """The code for one time step (RFC 4226 HOTP over the step counter)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
+
+
+def totp_counter(at: datetime | None = None) -> int:
+    return int((at or timezone.now()).timestamp()) // TOTP_STEP
+
+
+def totp_accept(device: TotpDevice, code: str, *, at: datetime | None = None) -> bool:
+    """Accept a code of this step or the one before/after (clock drift), each only once."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != TOTP_DIGITS:
+        return False
+    now = totp_counter(at)
+    for counter in (now - 1, now, now + 1):
+        if counter <= device.last_counter:
+            continue
+        if hmac.compare_digest(totp_code(device.secret, counter), code):
+            updated = TotpDevice.objects.filter(pk=device.pk, last_counter__lt=counter).update(
+                last_counter=counter
+            )
+            return updated == 1  # a concurrent use of the same code loses
+    return False
+
+
+def totp_uri(device: TotpDevice, *, account: str) -> str:
+    """otpauth:// URI for an authenticator app (the Key URI Format)."""
+    label = quote(f"Tahto:{account}")
+    return f"otpauth://totp/{label}?secret={device.secret}&issuer=Tahto&digits=6&period=30"

@@ -1,0 +1,256 @@
+"""Provider endpoints that push or ask through a connector: wellbeing data, offers, research.
+
+Each authenticates the provider by its client credentials, resolves whom the flow concerns
+from identity.Person, and calls one connector function, which asks the policy decision point
+for every person and logs each decision. The answers carry counts or pseudonyms, never who
+declined or who has no consent.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+import schemas
+from connectors import biobank, offers
+from connectors.kanta import phr
+from consents.errors import invalid, not_permitted
+from consents.models import Consent
+from consents.policy import Recipient
+from consents.states import Kind, Status
+from mydata_operator.identity.models import Person, Provider
+from schemas.hetu import is_valid_hetu
+
+from . import binding, services
+from .openapi import openapi_schema
+from .views import ProviderApi, _problems
+
+
+def _years_before(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def offer_candidates(target_group: dict[str, Any]) -> list[Any]:
+    """Everyone the target group names by age. Tahto holds no municipality, so a
+    municipality does not narrow the group; the consents decide who receives the offer."""
+    today = timezone.localdate()
+    people = Person.objects.all()
+    if "ageFrom" in target_group:
+        people = people.filter(birth_date__lte=_years_before(today, target_group["ageFrom"]))
+    if "ageTo" in target_group:
+        people = people.filter(birth_date__gt=_years_before(today, target_group["ageTo"] + 1))
+    return list(people.values_list("id", flat=True))
+
+
+def biobank_donors(provider: Provider) -> list[Any]:
+    """The people who have ever given this biobank a consent (the decision point picks)."""
+    return list(
+        Consent.objects.filter(
+            kind=Kind.BIOBANK, scope__biobank__organisation=provider.organisation_id
+        )
+        .exclude(status=Status.SUPERSEDED)
+        .values_list("subject_id", flat=True)
+        .distinct()
+    )
+
+
+#: The body of a wellbeing submission (the resources themselves are checked by the connector).
+WELLBEING_SUBMISSION: dict[str, Any] = {
+    "type": "object",
+    "description": "Self-produced FHIR R4 resources of one citizen, from a wellbeing app.",
+    "properties": {
+        "subject": {
+            "type": "object",
+            "description": "The citizen who produced the data.",
+            "properties": {
+                "personalIdentityCode": {
+                    "type": "string",
+                    "format": "fi-hetu",
+                    "description": "The citizen's personal identity code; never returned.",
+                }
+            },
+            "required": ["personalIdentityCode"],
+            "additionalProperties": False,
+        },
+        "resources": {
+            "type": "array",
+            "description": "Observation or QuestionnaireResponse resources, checked one by one.",
+            "items": {"type": "object", "description": "One FHIR R4 resource."},
+            "minItems": 1,
+            "maxItems": phr.MAX_RESOURCES,
+        },
+    },
+    "required": ["subject", "resources"],
+    "additionalProperties": False,
+}
+
+
+def _submission_subject(body: Any) -> str:
+    """The identity code of a wellbeing submission; raise naming the field that is wrong."""
+    if not isinstance(body, dict):
+        raise invalid("", "Send a JSON object with subject and resources.")
+    extra = sorted(set(body) - {"subject", "resources"})
+    if extra:
+        raise invalid(f"/{extra[0]}", f"Unknown field {extra[0]!r}.")
+    subject = body.get("subject")
+    code = subject.get("personalIdentityCode") if isinstance(subject, dict) else None
+    if not isinstance(code, str) or not is_valid_hetu(code):
+        raise invalid(
+            "/subject/personalIdentityCode", "Give the citizen's valid personal identity code."
+        )
+    if not isinstance(subject, dict) or set(subject) != {"personalIdentityCode"}:
+        raise invalid("/subject", "subject has only personalIdentityCode.")
+    return code
+
+
+class WellbeingSubmitApi(ProviderApi):
+    @extend_schema(
+        summary="Submit the citizen's self-produced FHIR Observations (a wellbeing application)",
+        request={"application/json": WELLBEING_SUBMISSION},
+        responses={
+            202: {
+                "type": "object",
+                "description": "Accepted for routing; only what the consents permit is sent",
+                "properties": {
+                    "submissionId": {"type": "string", "description": "Id of this submission"},
+                    "received": {"type": "integer", "description": "Resources received"},
+                    "kantaPhr": {
+                        "type": "object",
+                        "description": "The decision on storing in Kanta PHR",
+                        "properties": {
+                            "outcome": {"type": "string", "description": "permit or deny"},
+                            "reason": {"type": "string", "description": "Decision reason code"},
+                            "queued": {"type": "integer", "description": "Resources queued"},
+                        },
+                    },
+                    "providersQueued": {
+                        "type": "integer",
+                        "description": "Resources queued for providers the citizen shares with",
+                    },
+                },
+            },
+            **_problems(401, 403, 422),
+        },
+        tags=["provider: flows"],
+    )
+    def post(self, request: Request) -> Response:
+        principal = self.principal(request)
+        if principal.provider.kind != Provider.Kind.WELLBEING_APP:
+            raise not_permitted(
+                "Only a registered wellbeing application submits self-produced data."
+            )
+        subject = services.subject_for_code(_submission_subject(request.data))
+        result = phr.wellbeing_submit(
+            subject_id=subject.id,
+            source_application=principal.application.client_id,
+            resources=request.data["resources"],
+        )
+        kanta = next(t for t in result.targets if t.target == phr.KANTA_PHR)
+        return Response(
+            {
+                "submissionId": str(result.submission_id),
+                "received": result.received,
+                "kantaPhr": {
+                    "outcome": kanta.decision.outcome,
+                    "reason": kanta.decision.reason.value,
+                    "queued": kanta.queued,
+                },
+                "providersQueued": sum(t.queued for t in result.targets if t is not kanta),
+            },
+            status=202,
+        )
+
+
+class OfferSubmitApi(ProviderApi):
+    @extend_schema(
+        summary="Send an unsolicited service proposal to a target group (aggregate counts only)",
+        request={"application/json": openapi_schema("requests/needs-assessment-offer.v1")},
+        responses={
+            202: {
+                "type": "object",
+                "description": 'Counts only; below 5 they read "<5"',
+                "properties": {
+                    "targeted": {
+                        "oneOf": [{"type": "integer"}, {"type": "string"}],
+                        "description": "People in the target group",
+                    },
+                    "delivered": {
+                        "oneOf": [{"type": "integer"}, {"type": "string"}],
+                        "description": "People whose consent let the proposal through",
+                    },
+                },
+            },
+            **_problems(401, 403, 422),
+        },
+        tags=["provider: flows"],
+    )
+    def post(self, request: Request) -> Response:
+        principal = self.principal(request)
+        schemas.validate("requests/needs-assessment-offer.v1", request.data)
+        result = offers.offer_submit(
+            sender=binding.recipient_for(principal.provider),
+            offer=request.data,
+            candidates=offer_candidates(request.data["targetGroup"]),
+        )
+        return Response(result.public(), status=202)
+
+
+class ResearchRequestApi(ProviderApi):
+    @extend_schema(
+        summary="A biobank's DUO-coded research request: released donors as pseudonyms",
+        request={"application/json": openapi_schema("requests/research-request.v1")},
+        responses={
+            200: {
+                "type": "object",
+                "description": "Donors whose consent covers the request",
+                "properties": {
+                    "matched": {"type": "integer", "description": "Donors released"},
+                    "donors": {
+                        "type": "array",
+                        "description": "Released donors",
+                        "items": {
+                            "type": "object",
+                            "description": "One released donor",
+                            "properties": {
+                                "pseudonym": {
+                                    "type": "string",
+                                    "description": "Stable for this biobank, unlinkable elsewhere",
+                                },
+                                "categories": {
+                                    "type": "array",
+                                    "items": {"type": "string", "description": "A data category"},
+                                    "description": "Categories the consent permits",
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            **_problems(401, 403, 422),
+        },
+        tags=["provider: flows"],
+    )
+    def post(self, request: Request) -> Response:
+        principal = self.principal(request)
+        if principal.provider.kind != Provider.Kind.BIOBANK:
+            raise not_permitted("Only a registered biobank sends research requests.")
+        result = biobank.research_request(
+            biobank=Recipient(organisation=principal.organisation_id, kind=principal.provider.kind),
+            request=request.data,
+            donors=biobank_donors(principal.provider),
+        )
+        return Response(
+            {
+                "matched": result.matched,
+                "donors": [
+                    {"pseudonym": d.pseudonym, "categories": list(d.categories)}
+                    for d in result.released
+                ],
+            }
+        )

@@ -1,0 +1,76 @@
+"""How an OAuth authorization, and every token it yields, is bound to one consent.
+
+django-oauth-toolkit has no rich authorization requests (RFC 9396), so the binding lives
+here, beside its models rather than inside them: a `ConsentAuthorization` is made when the
+citizen approves at the authorize page (keyed by the SHA-256 of the authorization code), and
+each access or refresh token issued from it gets a `TokenBinding` keyed by the SHA-256 of the
+token (DOT stores the same checksum, and with hashed token storage only that).
+"""
+
+import uuid
+
+from django.db import models
+
+
+class ConsentAuthorization(models.Model):
+    """The citizen's authorization of one provider client to use one consent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consent_lineage = models.UUIDField(
+        db_index=True, help_text="The consent (its lineage id: the consentId the provider knows)"
+    )
+    consent_version = models.PositiveIntegerField(help_text="Version in force when authorized")
+    subject_id = models.UUIDField(help_text="Whose data the consent is about")
+    organisation_id = models.CharField(max_length=128, help_text="OID of the provider")
+    client_id = models.CharField(max_length=100, help_text="OAuth client id of the provider")
+    authorized_by = models.UUIDField(help_text="The person who authorized (subject or agent)")
+    authorization_details = models.JSONField(help_text="RFC 9396 authorization_details, as asked")
+    code_checksum = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 (hex) of the authorization code"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.client_id} on consent {self.consent_lineage}"
+
+
+class TokenBinding(models.Model):
+    """One access or refresh token issued under a consent authorization."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access token"
+        REFRESH = "refresh", "Refresh token"
+
+    token_checksum = models.CharField(
+        max_length=64, primary_key=True, help_text="SHA-256 (hex) of the token, as DOT keeps it"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    authorization = models.ForeignKey(
+        ConsentAuthorization, on_delete=models.CASCADE, related_name="tokens"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} token of {self.authorization_id}"
+
+
+class PendingConsentRequest(models.Model):
+    """A provider's consent request that names no citizen: whoever authorizes it becomes
+    its subject. Until then it is not a consent (the core knows only consents of a person);
+    at approval a consent is requested and approved for that person in one transaction."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation_id = models.CharField(max_length=128, help_text="OID of the provider")
+    kind = models.CharField(max_length=32)
+    scope = models.JSONField(help_text="The scope asked for (checked against its kind's schema)")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField()
+    request_expires_at = models.DateTimeField()
+    consent_lineage = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="The consent it became, once authorized"
+    )
+    terminated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pending {self.kind} request of {self.organisation_id}"

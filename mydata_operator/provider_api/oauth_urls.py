@@ -1,0 +1,15 @@
+"""The authorization server's endpoints under /o/ (DOT's namespace, our consent-bound views)."""
+
+from django.urls import path
+from oauth2_provider import views as dot_views
+
+from . import oauth_views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("authorize/", oauth_views.ConsentAuthorizationView.as_view(), name="authorize"),
+    path("token/", dot_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", oauth_views.ConsentIntrospectionView.as_view(), name="introspect"),
+]

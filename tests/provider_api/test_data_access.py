@@ -1,0 +1,211 @@
+"""GET /api/v1/data/{type}: a consent-bound token reaches only what its consent permits."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import time_machine
+from django.test import Client
+
+from consents import services
+from consents.events import EventType
+from consents.models import Consent, LogEntry
+from mydata_operator.identity.models import Person
+from tests.fixtures.kanta import KantaStandIn
+from tests.provider_api.conftest import ProviderClient, authorize, exchange, request_consent
+
+
+def token_for(browser: Client, pc: ProviderClient, consent: Consent) -> str:
+    answer = exchange(Client(), pc, authorize(browser, pc.client_id, consent.id))
+    assert answer.status_code == 200, answer.content
+    return str(answer.json()["access_token"])
+
+
+def fetch(token: str, resource_type: str, **headers: Any) -> Any:
+    return Client().get(
+        f"/api/v1/data/{resource_type}", HTTP_AUTHORIZATION=f"Bearer {token}", **headers
+    )
+
+
+def test_token_fetches_only_what_the_consent_permits(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    answer = fetch(token, "Condition")
+    assert answer.status_code == 200, answer.content
+    assert answer["Content-Type"] == "application/fhir+json"
+    bundle = answer.json()
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset"
+    assert bundle["total"] >= 1
+    assert {e["resource"]["resourceType"] for e in bundle["entry"]} == {"Condition"}
+
+
+def test_a_type_outside_the_consent_is_403_naming_the_reason(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    answer = fetch(token, "Immunization")
+    assert answer.status_code == 403
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["reason"] == "categories-not-covered"
+    assert "resourceType" not in answer.content.decode()
+
+
+def test_withdrawal_makes_the_very_next_call_403_and_then_the_token_dead(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    citizen: Person,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    assert fetch(token, "Condition").status_code == 200
+    services.consent_withdraw(
+        consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
+    )
+    refused = fetch(token, "Condition")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "withdrawn"
+    assert "withdrawn" in refused.json()["detail"]
+    assert LogEntry.objects.filter(
+        event_type=EventType.DECISION_DENY, consent_lineage=consent_request.lineage
+    ).exists()
+    assert fetch(token, "Condition").status_code == 401
+
+
+def test_consent_id_header_must_name_the_tokens_consent(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    other_citizen: Person,
+    frozen_now: datetime,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    theirs = request_consent(other_citizen, frozen_now)
+    answer = fetch(token, "Condition", HTTP_CONSENT_ID=str(theirs.id))
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "consent-id-mismatch"
+    assert str(other_citizen.id) not in answer.content.decode()
+
+
+def test_matching_consent_id_header_is_accepted(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    answer = fetch(token, "Condition", HTTP_CONSENT_ID=str(consent_request.id))
+    assert answer.status_code == 200
+
+
+def test_expired_token_is_401(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    frozen_now: datetime,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    with time_machine.travel(frozen_now + timedelta(seconds=301), tick=False):
+        answer = fetch(token, "Condition")
+    assert answer.status_code == 401
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_token_is_401(
+    citizen_browser: Client, provider_client: ProviderClient, consent_request: Consent
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    revoked = Client().post(
+        "/o/revoke_token/",
+        {"token": token, "token_type_hint": "access_token"},
+        HTTP_AUTHORIZATION=provider_client.basic,
+    )
+    assert revoked.status_code == 200
+    assert fetch(token, "Condition").status_code == 401
+
+
+def test_missing_or_made_up_token_is_401(provider_client: ProviderClient, db: Any) -> None:
+    assert Client().get("/api/v1/data/Condition").status_code == 401
+    assert fetch("made-up", "Condition").status_code == 401
+
+
+def test_token_in_the_query_string_is_not_accepted(
+    citizen_browser: Client, provider_client: ProviderClient, consent_request: Consent
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    assert Client().get(f"/api/v1/data/Condition?access_token={token}").status_code == 401
+
+
+def test_unknown_resource_type_is_404(
+    citizen_browser: Client, provider_client: ProviderClient, consent_request: Consent
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    assert fetch(token, "Encounter").status_code == 404
+
+
+def test_refresh_token_stops_working_when_the_consent_ends(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    citizen: Person,
+) -> None:
+    auth = authorize(citizen_browser, provider_client.client_id, consent_request.id)
+    tokens = exchange(Client(), provider_client, auth).json()
+    refreshed = Client().post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=provider_client.basic,
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    assert refreshed.json()["authorization_details"][0]["consentId"] == str(consent_request.id)
+    services.consent_withdraw(
+        consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
+    )
+    again = Client().post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
+        HTTP_AUTHORIZATION=provider_client.basic,
+    )
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_kanta_failure_is_502_and_delivers_nothing(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(citizen_browser, provider_client, consent_request)
+    kanta.fault("500", count=5)
+    answer = fetch(token, "Condition")
+    assert answer.status_code == 502
+    assert answer.json()["code"] == "upstream-unavailable"
+    assert "entry" not in answer.json()
+
+
+def test_periodic_task_revokes_the_tokens_of_ended_consents(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    citizen: Person,
+) -> None:
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    from mydata_operator.provider_api.tasks import tokens_revoke_ended_task
+
+    token_for(citizen_browser, provider_client, consent_request)
+    assert tokens_revoke_ended_task() == 0
+    services.consent_withdraw(
+        consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
+    )
+    assert tokens_revoke_ended_task() == 2
+    assert not AccessToken.objects.exists()
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()

@@ -1,0 +1,138 @@
+"""`manage.py verify_log` checks the stored log; an attacker with database rights is caught.
+
+The attacker runs SQL past the append-only triggers (dropped and re-created on SQLite,
+`session_replication_role = replica` on PostgreSQL), as a database superuser could.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from consents import log as consent_log
+from consents.merkle import leaf_hash
+from consents.models import LogEntry, TreeHead
+from tests.regulator.conftest import Tamper
+from tests.regulator.exports import download, inclusion, run_tool
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+
+@pytest.fixture
+def signed(attacker: Tamper, populated: int) -> int:
+    """A populated log with a signed tree head over all of it."""
+    return consent_log.tree_head_sign().tree_size
+
+
+def verify_log() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("verify_log", stdout=out)
+    return out.getvalue()
+
+
+def failure() -> str:
+    with pytest.raises(CommandError) as caught:
+        verify_log()
+    assert caught.value.returncode == 1
+    return str(caught.value)
+
+
+def entry_text(seq: int) -> str:
+    return LogEntry.objects.values_list("entry", flat=True).get(seq=seq)
+
+
+def test_untouched_log_verifies(signed: int) -> None:
+    consent_log.tree_head_sign()
+    assert f"verified {signed} entries" in verify_log()
+
+
+def test_changed_entry_is_caught_at_that_entry(attacker: Tamper, signed: int) -> None:
+    changed = entry_text(4).replace('"consent.granted"', '"consent.rejected"')
+    assert changed != entry_text(4)
+    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    assert failure().startswith("verification failed at entry 4:")
+
+
+def test_changed_entry_with_its_leaf_hash_recomputed_is_caught(
+    attacker: Tamper, signed: int
+) -> None:
+    body = json.loads(entry_text(3))
+    body["purpose"] = "marketing"
+    import rfc8785
+
+    changed = rfc8785.dumps(body).decode()
+    attacker(
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        [changed, leaf_hash(changed.encode()), 3],
+    )
+    message = failure()
+    assert "verification failed at entry" in message
+    assert "does not match the entries" in message or "do not hash to the root" in message
+
+
+def test_removed_entry_is_caught(attacker: Tamper, signed: int) -> None:
+    attacker("DELETE FROM consents_logentry WHERE seq = %s", [5])
+    assert failure().startswith("verification failed at entry 5: entry 5 is missing")
+
+
+def test_removed_last_entry_is_caught(attacker: Tamper, signed: int) -> None:
+    attacker("DELETE FROM consents_logentry WHERE seq = %s", [signed - 1])
+    assert f"verification failed at entry {signed - 1}" in failure()
+
+
+def test_reordered_entries_are_caught(attacker: Tamper, signed: int) -> None:
+    first, second = entry_text(2), entry_text(6)
+    attacker(
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        [second, leaf_hash(second.encode()), 2],
+    )
+    attacker(
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        [first, leaf_hash(first.encode()), 6],
+    )
+    assert failure().startswith("verification failed at entry 2: the entry says it is seq 6")
+
+
+def test_forged_tree_head_is_caught(attacker: Tamper, signed: int) -> None:
+    head = TreeHead.objects.get(tree_size=signed)
+    attacker(
+        "UPDATE consents_treehead SET root_hash = %s WHERE tree_size = %s",
+        [bytes(32), head.tree_size],
+    )
+    assert "does not verify" in failure()
+
+
+def test_export_from_a_tampered_database_fails_the_stand_alone_verifier(
+    attacker: Tamper, signed: int, regulator_client: Client, tmp_path: Path
+) -> None:
+    changed = entry_text(4).replace('"consent.granted"', '"consent.withdrawn"')
+    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    export = download(regulator_client, tmp_path, tree_size=str(signed))
+    done = inclusion(run_tool, export)
+    assert done.returncode == 1
+    assert "verification failed at entry 4:" in done.stderr
+
+
+def test_signed_head_that_disagrees_with_the_entries_is_reported(
+    attacker: Tamper, signed: int, regulator: Any
+) -> None:
+    # A validly signed head of size 3 over some other history than the stored one.
+    from consents import keys, merkle
+    from consents.treehead import sign_tree_head
+
+    early = 3
+    root = merkle.ListSource([bytes(32)] * early).root()
+    key = keys.signing_key()
+    sig = sign_tree_head(key.private_key, early, 1, root)
+    attacker(
+        "INSERT INTO consents_treehead (tree_size, timestamp_ms, root_hash, signature, key_id)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        [early, 1, root, sig, key.kid],
+    )
+    message = failure()
+    assert "do not hash to the root of the signed tree head of size 3" in message
