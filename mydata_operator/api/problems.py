@@ -64,5 +64,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed.",
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type.",
         }.get(response.status_code, "The request failed.")
-        return problem(response.status_code, code.replace("_", "-"), title, str(detail), errors)
+        rendered = problem(response.status_code, code.replace("_", "-"), title, str(detail), errors)
+        if challenge := response.get("WWW-Authenticate"):  # keep a 401's challenge
+            rendered["WWW-Authenticate"] = challenge
+        return rendered
     return response

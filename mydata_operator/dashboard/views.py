@@ -26,7 +26,7 @@ from consents.errors import ConsentError
 from consents.keys import public_jwks
 from consents.models import Consent
 from consents.receipts import ReceiptInvalid, receipt_verify
-from consents.states import Status
+from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import person_for_user
 
@@ -407,18 +407,11 @@ def consent_detail(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
 
 
 # Withdraw, pause and resume: a confirmation page, then one service call.
+# Whether an action is offered comes from the one transition table, never a list of our own.
 ACTIONS: dict[str, dict[str, Any]] = {
-    "withdraw": {
-        "service": services.consent_withdraw,
-        "target": Status.WITHDRAWN,
-        "from": (Status.ACTIVE, Status.PAUSED),
-    },
-    "pause": {"service": services.consent_pause, "target": Status.PAUSED, "from": (Status.ACTIVE,)},
-    "resume": {
-        "service": services.consent_resume,
-        "target": Status.ACTIVE,
-        "from": (Status.PAUSED,),
-    },
+    "withdraw": {"service": services.consent_withdraw, "target": Status.WITHDRAWN},
+    "pause": {"service": services.consent_pause, "target": Status.PAUSED},
+    "resume": {"service": services.consent_resume, "target": Status.ACTIVE},
 }
 
 
@@ -482,7 +475,7 @@ def consent_action(
     context.update(
         {
             "action": action,
-            "allowed": consent.status in spec["from"],
+            "allowed": spec["target"] in TRANSITIONS[Status(consent.status)],
             "preview": preview(
                 kind=consent.kind,
                 subject_id=consent.subject_id,

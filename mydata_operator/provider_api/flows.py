@@ -17,12 +17,11 @@ from rest_framework.response import Response
 import schemas
 from connectors import biobank, offers
 from connectors.kanta import phr
-from consents.errors import invalid, not_permitted
+from consents.errors import not_permitted
 from consents.models import Consent
 from consents.policy import Recipient
 from consents.states import Kind, Status
 from mydata_operator.identity.models import Person, Provider
-from schemas.hetu import is_valid_hetu
 
 from . import binding, services
 from .openapi import openapi_schema
@@ -60,59 +59,10 @@ def biobank_donors(provider: Provider) -> list[Any]:
     )
 
 
-#: The body of a wellbeing submission (the resources themselves are checked by the connector).
-WELLBEING_SUBMISSION: dict[str, Any] = {
-    "type": "object",
-    "description": "Self-produced FHIR R4 resources of one citizen, from a wellbeing app.",
-    "properties": {
-        "subject": {
-            "type": "object",
-            "description": "The citizen who produced the data.",
-            "properties": {
-                "personalIdentityCode": {
-                    "type": "string",
-                    "format": "fi-hetu",
-                    "description": "The citizen's personal identity code; never returned.",
-                }
-            },
-            "required": ["personalIdentityCode"],
-            "additionalProperties": False,
-        },
-        "resources": {
-            "type": "array",
-            "description": "Observation or QuestionnaireResponse resources, checked one by one.",
-            "items": {"type": "object", "description": "One FHIR R4 resource."},
-            "minItems": 1,
-            "maxItems": phr.MAX_RESOURCES,
-        },
-    },
-    "required": ["subject", "resources"],
-    "additionalProperties": False,
-}
-
-
-def _submission_subject(body: Any) -> str:
-    """The identity code of a wellbeing submission; raise naming the field that is wrong."""
-    if not isinstance(body, dict):
-        raise invalid("", "Send a JSON object with subject and resources.")
-    extra = sorted(set(body) - {"subject", "resources"})
-    if extra:
-        raise invalid(f"/{extra[0]}", f"Unknown field {extra[0]!r}.")
-    subject = body.get("subject")
-    code = subject.get("personalIdentityCode") if isinstance(subject, dict) else None
-    if not isinstance(code, str) or not is_valid_hetu(code):
-        raise invalid(
-            "/subject/personalIdentityCode", "Give the citizen's valid personal identity code."
-        )
-    if not isinstance(subject, dict) or set(subject) != {"personalIdentityCode"}:
-        raise invalid("/subject", "subject has only personalIdentityCode.")
-    return code
-
-
 class WellbeingSubmitApi(ProviderApi):
     @extend_schema(
         summary="Submit the citizen's self-produced FHIR Observations (a wellbeing application)",
-        request={"application/json": WELLBEING_SUBMISSION},
+        request={"application/json": openapi_schema("requests/wellbeing-submission.v1")},
         responses={
             202: {
                 "type": "object",
@@ -145,7 +95,8 @@ class WellbeingSubmitApi(ProviderApi):
             raise not_permitted(
                 "Only a registered wellbeing application submits self-produced data."
             )
-        subject = services.subject_for_code(_submission_subject(request.data))
+        schemas.validate("requests/wellbeing-submission.v1", request.data)
+        subject = services.subject_for_code(request.data["subject"]["personalIdentityCode"])
         result = phr.wellbeing_submit(
             subject_id=subject.id,
             source_application=principal.application.client_id,

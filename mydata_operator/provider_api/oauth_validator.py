@@ -12,6 +12,7 @@ Hooks used, nothing forked:
 import logging
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request as OAuthlibRequest
@@ -58,6 +59,12 @@ class ConsentBoundValidator(OAuth2Validator):
             code_checksum=binding.checksum(code["code"]),
             created_at=timezone.now(),
         )
+
+    def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
+        ok = bool(super().authenticate_client(request, *args, **kwargs))
+        if not ok:
+            log.warning("client authentication failed at the token endpoint")
+        return ok
 
     def _still_in_force(
         self, authorization: ConsentAuthorization, request: OAuthlibRequest
@@ -125,6 +132,7 @@ class ConsentBoundValidator(OAuth2Validator):
             # Only consent-bound grants reach here (authorization code, refresh); anything
             # else (a grant type a client was registered for by mistake) gets no token.
             raise InvalidRequestError(description="Tokens are only issued for a consent.")
-        super().save_bearer_token(token, request, *args, **kwargs)
-        binding.tokens_bind(authorization=authorization, token=token, at=timezone.now())
+        with transaction.atomic():  # the token and its binding exist together or not at all
+            super().save_bearer_token(token, request, *args, **kwargs)
+            binding.tokens_bind(authorization=authorization, token=token, at=timezone.now())
         token["authorization_details"] = authorization.authorization_details

@@ -25,7 +25,6 @@ from consents import services as consent_services
 from consents.errors import ConsentError
 from consents.log import iso
 from consents.models import Consent
-from mydata_operator.api.problems import problem_exception_handler
 from mydata_operator.identity.models import Person, Provider
 
 from . import binding, selectors, services
@@ -77,21 +76,7 @@ def _problems(*codes: int) -> dict[Any, Any]:
     return {(c, PROBLEM): OpenApiResponse(ProblemSerializer, description=text[c]) for c in codes}
 
 
-def _problem_with_challenge(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The shared problem+json handler, keeping the WWW-Authenticate challenge of a 401."""
-    response = problem_exception_handler(exc, context)
-    challenge = getattr(exc, "auth_header", None)
-    if response is not None and challenge:
-        response["WWW-Authenticate"] = challenge
-    return response
-
-
-class ChallengingApi(APIView):
-    def get_exception_handler(self) -> Any:
-        return _problem_with_challenge
-
-
-class ProviderApi(ChallengingApi):
+class ProviderApi(APIView):
     authentication_classes = [ClientCredentialsAuthentication]
     permission_classes = [IsProvider]
 
@@ -198,7 +183,7 @@ def _refuse(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     return Response(body, status=status, content_type=PROBLEM)
 
 
-class DataSearchApi(ChallengingApi):
+class DataSearchApi(APIView):
     authentication_classes = [ConsentTokenAuthentication]
     permission_classes = [HasConsentToken]
 

@@ -3,6 +3,7 @@
 import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,6 +68,10 @@ REQUESTS: dict[str, Any] = {
     },
     "requests/consent-change.v1": {"scope": PROVIDER_SHARING_SCOPE, "notice": NOTICE},
     "requests/consent-action.v1": {"reason": "En enää asioi tällä palveluntuottajalla."},
+    "requests/wellbeing-submission.v1": {
+        "subject": {"personalIdentityCode": "131052-308T"},
+        "resources": [{"resourceType": "Observation", "status": "final"}],
+    },
     "requests/consent-approve.v1": {"notice": NOTICE},
     "requests/consent-request.v1": {
         "kind": "provider-sharing",
@@ -177,15 +182,15 @@ def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def test_names_lists_every_schema_and_no_data_file():
-    assert set(schemas.names()) == {
-        "common/definitions.v1",
-        "consent-kinds/biobank.v1",
-        "consent-kinds/needs-assessment.v1",
-        "consent-kinds/provider-sharing.v1",
-        "consent-kinds/wellbeing-sharing.v1",
-        "receipt.v1",
-        *REQUESTS,
+    root = Path(schemas.__file__).parent
+    on_disk = {
+        str(p.relative_to(root).with_suffix(""))
+        for p in root.rglob("*.json")
+        if p.relative_to(root).parts[0] != "vocab"
     }
+    assert set(schemas.names()) == on_disk
+    assert not any(name.startswith("vocab/") for name in schemas.names())
+    assert {"receipt.v1", "common/definitions.v1", *REQUESTS} <= set(schemas.names())
 
 
 @pytest.mark.parametrize("name", schemas.names())
