@@ -18,6 +18,8 @@ from uuid import UUID
 
 from django.db import transaction
 
+import schemas
+
 from .duo import duo_match
 from .events import EventType
 from .log import log_append
@@ -43,19 +45,8 @@ KINDS_FOR_FLOW: dict[Flow, tuple[Kind, ...]] = {
     Flow.NEEDS_ASSESSMENT: (Kind.NEEDS_ASSESSMENT,),
 }
 
-#: Self-produced data categories (the wellbeing-sharing kind).
-WELLBEING_CATEGORIES = frozenset(
-    {
-        "blood-pressure",
-        "blood-glucose",
-        "body-weight",
-        "steps",
-        "heart-rate",
-        "sleep",
-        "life-situation",
-        "functional-capacity",
-    }
-)
+#: Self-produced data categories (the wellbeing-sharing kind), as the schemas publish them.
+WELLBEING_CATEGORIES = frozenset(schemas.codes("selfProducedCategory"))
 
 
 class Reason(StrEnum):

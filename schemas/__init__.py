@@ -31,6 +31,7 @@ __all__ = [
     "KIND_SCHEMAS",
     "SchemaValidationError",
     "ValidationIssue",
+    "codes",
     "collect_errors",
     "duo_vocabulary",
     "get",
@@ -191,6 +192,11 @@ def kind_schema(kind: str) -> str:
 def duo_vocabulary() -> dict[str, dict[str, str]]:
     """DUO codes Tahto knows: code -> {id, label, type (permission|modifier), definition}."""
     return copy.deepcopy(_load()[1]["vocab/duo.v1"]["codes"])
+
+
+def codes(definition: str) -> tuple[str, ...]:
+    """The codes of one vocabulary of the common definitions (e.g. "selfProducedCategory")."""
+    return tuple(_load()[0]["common/definitions.v1"]["$defs"][definition]["enum"])
 
 
 # --- checking -----------------------------------------------------------------------------

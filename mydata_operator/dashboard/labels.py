@@ -75,16 +75,7 @@ CLINICAL_CATEGORIES = [
     "observations",
     "questionnaires",
 ]
-SELF_PRODUCED_CATEGORIES = [
-    "blood-pressure",
-    "blood-glucose",
-    "body-weight",
-    "steps",
-    "heart-rate",
-    "sleep",
-    "life-situation",
-    "functional-capacity",
-]
+SELF_PRODUCED_CATEGORIES = list(schemas.codes("selfProducedCategory"))
 BIOBANK_CATEGORIES = ["samples", "register-data", *CLINICAL_CATEGORIES]
 
 PURPOSES: dict[str, Promise] = {
