@@ -1,12 +1,16 @@
-"""The service's front page (the citizen dashboard's landing page) and its health check."""
+"""The service's front page (the citizen dashboard's landing page), its health check, and
+the not-found answer (problem+json under /api/ and /o/, the site's page elsewhere)."""
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 
 from consents.log import log_head
 from mydata_operator.dashboard.views import home
 
-__all__ = ["healthz", "home"]
+__all__ = ["healthz", "home", "not_found"]
+
+API_PREFIXES = ("/api/", "/o/", "/regulator/api/")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -14,3 +18,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "logSize": log_head().size})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An unknown API path answers like every API error: RFC 9457 problem+json."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse(
+            {
+                "type": "https://schemas.tahto.fi/problems/not-found",
+                "title": "Not found.",
+                "status": 404,
+                "code": "not-found",
+                "detail": f"No resource at {request.path}.",
+            },
+            status=404,
+            content_type="application/problem+json",
+        )
+    return page_not_found(request, exception)

@@ -12,7 +12,13 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +29,102 @@ from consents.errors import invalid, not_permitted
 from consents.log import b64, iso
 from consents.models import Consent, LogEntry, Receipt
 from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.identity.selectors import person_for_user
+
+
+class CitizenLinkSerializer(serializers.Serializer):
+    href = serializers.CharField(help_text="URL path of the related resource")
+
+
+class _PeriodSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="In force from (UTC)")
+    end = serializers.DateTimeField(allow_null=True, help_text="Until; null: open-ended")
+
+
+class _NoticeRefSerializer(serializers.Serializer):
+    sha256 = serializers.CharField(help_text="SHA-256 of the exact notice text shown")
+
+
+class _ConsentLinksSerializer(serializers.Serializer):
+    self = CitizenLinkSerializer()
+    history = CitizenLinkSerializer()
+    fhir = CitizenLinkSerializer()
+    receipts = CitizenLinkSerializer()
+
+
+class CitizenConsentSerializer(serializers.Serializer):
+    """A consent as the citizen API shows it (OpenAPI description only)."""
+
+    id = serializers.UUIDField(help_text="Id of this version of the consent")
+    lineage = serializers.UUIDField(help_text="Id of the first version; the same for all")
+    version = serializers.IntegerField(help_text="Version number, from 1")
+    kind = serializers.CharField(
+        help_text="biobank, needs-assessment, provider-sharing or wellbeing-sharing"
+    )
+    provision = serializers.CharField(help_text="permit, or deny for a refusal")
+    status = serializers.CharField(
+        help_text="requested, active, paused, withdrawn, revoked, terminated, expired, "
+        "rejected or superseded"
+    )
+    subject = serializers.UUIDField(help_text="Pseudonymous id of the person it concerns")
+    scope = serializers.JSONField(
+        help_text="Kind-specific scope; its JSON Schema is "
+        "https://schemas.tahto.fi/consent-kinds/<kind>.v1.json"
+    )
+    period = _PeriodSerializer(help_text="When the consent is in force")
+    requestedBy = serializers.CharField(
+        allow_null=True, help_text="OID of the provider that asked for it, if one did"
+    )
+    notice = _NoticeRefSerializer(allow_null=True, help_text="The notice shown at grant")
+    createdAt = serializers.DateTimeField(help_text="When this version was created")
+    updatedAt = serializers.DateTimeField(help_text="When its state last changed")
+    _links = _ConsentLinksSerializer(help_text="Related resources")
+
+
+ConsentSerializer = CitizenConsentSerializer
+ConsentListSerializer = inline_serializer(
+    "CitizenConsentList",
+    {"consents": CitizenConsentSerializer(many=True, help_text="Newest first, at most 500")},
+)
+FhirConsentSerializer = inline_serializer(
+    "FhirConsent",
+    {"resourceType": serializers.CharField(help_text="Always Consent (FHIR R4)")},
+)
+HistorySerializer = inline_serializer(
+    "ConsentHistory",
+    {
+        "lineage": serializers.UUIDField(help_text="The consent's lineage"),
+        "entries": inline_serializer(
+            "ConsentHistoryEntry",
+            {
+                "seq": serializers.IntegerField(help_text="Position in the log"),
+                "type": serializers.CharField(help_text="Event type, e.g. consent.withdrawn"),
+                "time": serializers.DateTimeField(help_text="When it happened (UTC)"),
+                "entry": serializers.CharField(help_text="The log entry, canonical JSON"),
+                "leafHash": serializers.CharField(help_text="Its RFC 6962 leaf hash, base64"),
+            },
+            many=True,
+        ),
+    },
+)
+ReceiptListSerializer = inline_serializer(
+    "ReceiptList",
+    {
+        "receipts": inline_serializer(
+            "ReceiptSummary",
+            {
+                "id": serializers.UUIDField(help_text="consentReceiptID"),
+                "event": serializers.CharField(help_text="The act it is a receipt for"),
+                "issuedAt": serializers.DateTimeField(help_text="When it was signed"),
+                "logSeq": serializers.IntegerField(help_text="Its log entry"),
+                "jws": serializers.CharField(help_text="Compact JWS, verify with the JWKS"),
+                "_links": inline_serializer("ReceiptLinks", {"download": CitizenLinkSerializer()}),
+            },
+            many=True,
+        )
+    },
+)
 
 
 def _dt(value: str | None, pointer: str) -> datetime | None:
@@ -80,12 +181,13 @@ def _visible_consent(request: Request, consent_id: UUID) -> Consent:
 class ConsentListApi(APIView):
     @extend_schema(
         summary="Consents of the signed-in person and of those they act for",
+        operation_id="me_consents_list",
         parameters=[
             OpenApiParameter("kind", str, description="Only this kind"),
             OpenApiParameter("status", str, description="Only this status"),
             OpenApiParameter("subject", str, description="Only this subject's (a person id)"),
         ],
-        responses={200: dict},
+        responses={200: ConsentListSerializer, **problem_responses(403)},
         tags=["citizen"],
     )
     def get(self, request: Request) -> Response:
@@ -98,8 +200,9 @@ class ConsentListApi(APIView):
 
     @extend_schema(
         summary="Grant a consent (or a refusal), for oneself or on behalf of another",
-        request=dict,
-        responses={201: dict},
+        operation_id="me_consents_grant",
+        request={"application/json": openapi_schema("requests/consent-grant.v1")},
+        responses={201: ConsentSerializer, **problem_responses(400, 403, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request) -> Response:
@@ -122,7 +225,12 @@ class ConsentListApi(APIView):
 
 
 class ConsentDetailApi(APIView):
-    @extend_schema(summary="One consent", responses={200: dict}, tags=["citizen"])
+    @extend_schema(
+        summary="One consent",
+        operation_id="me_consents_get",
+        responses={200: ConsentSerializer, **problem_responses(403, 404)},
+        tags=["citizen"],
+    )
     def get(self, request: Request, consent_id: UUID) -> Response:
         return Response(consent_json(_visible_consent(request, consent_id)))
 
@@ -130,8 +238,8 @@ class ConsentDetailApi(APIView):
 class ConsentChangeApi(APIView):
     @extend_schema(
         summary="Change a consent: a new version replaces it",
-        request=dict,
-        responses={201: dict},
+        request={"application/json": openapi_schema("requests/consent-change.v1")},
+        responses={201: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
@@ -160,8 +268,9 @@ ACTIONS = {
 class ConsentActionApi(APIView):
     @extend_schema(
         summary="Withdraw, pause, resume or reject a consent",
-        request=dict,
-        responses={200: dict},
+        operation_id="me_consents_act",
+        request={"application/json": openapi_schema("requests/consent-action.v1")},
+        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
@@ -179,8 +288,8 @@ class ConsentActionApi(APIView):
 class ConsentApproveApi(APIView):
     @extend_schema(
         summary="Approve a provider's consent request, recording the notice shown",
-        request=dict,
-        responses={200: dict},
+        request={"application/json": openapi_schema("requests/consent-approve.v1")},
+        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
@@ -199,7 +308,7 @@ class ConsentApproveApi(APIView):
 class ConsentHistoryApi(APIView):
     @extend_schema(
         summary="Every log entry of a consent, all versions, oldest first",
-        responses={200: dict},
+        responses={200: HistorySerializer, **problem_responses(403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -225,7 +334,12 @@ class ConsentHistoryApi(APIView):
 class ConsentFhirApi(APIView):
     @extend_schema(
         summary="The consent as a FHIR R4 Consent resource",
-        responses={200: dict},
+        responses={
+            (200, "application/fhir+json"): OpenApiResponse(
+                FhirConsentSerializer, description="A FHIR R4 Consent resource"
+            ),
+            **problem_responses(403, 404),
+        },
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -244,7 +358,7 @@ class ConsentFhirApi(APIView):
 class ConsentReceiptListApi(APIView):
     @extend_schema(
         summary="The signed receipts of a consent (all versions)",
-        responses={200: dict},
+        responses={200: ReceiptListSerializer, **problem_responses(403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -270,7 +384,12 @@ class ConsentReceiptListApi(APIView):
 class ReceiptDownloadApi(APIView):
     @extend_schema(
         summary="Download one signed receipt (compact JWS, application/jose)",
-        responses={200: str},
+        responses={
+            (200, "application/jose"): OpenApiResponse(
+                str, description="Compact JWS over the receipt"
+            ),
+            **problem_responses(403, 404),
+        },
         tags=["citizen"],
     )
     def get(self, request: Request, receipt_id: UUID) -> HttpResponse:

@@ -18,6 +18,7 @@ from consents import keys
 from consents import log as consent_log
 from consents.models import LogEntry
 from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.openapi import problem_responses
 
 TreeHeadSerializer = inline_serializer(
     "TreeHead",
@@ -46,6 +47,7 @@ class LogTreeHeadApi(APIView):
     @extend_schema(
         summary="The latest signed tree head of the consent log",
         responses={200: TreeHeadSerializer},
+        auth=[],
         tags=["log"],
     )
     def get(self, request: Request) -> Response:
@@ -82,8 +84,10 @@ class LogInclusionProofApi(APIView):
                         child=serializers.CharField(), help_text="Audit path, base64 hashes"
                     ),
                 },
-            )
+            ),
+            **problem_responses(400),
         },
+        auth=[],
         tags=["log"],
     )
     def get(self, request: Request) -> Response:
@@ -117,8 +121,10 @@ class LogConsistencyProofApi(APIView):
                     "second": serializers.IntegerField(),
                     "consistency_proof": serializers.ListField(child=serializers.CharField()),
                 },
-            )
+            ),
+            **problem_responses(400),
         },
+        auth=[],
         tags=["log"],
     )
     def get(self, request: Request) -> Response:
@@ -150,7 +156,8 @@ class LogEntryApi(APIView):
                     "tree_head": TreeHeadSerializer,
                     "inclusion_proof": serializers.ListField(child=serializers.CharField()),
                 },
-            )
+            ),
+            **problem_responses(403, 404),
         },
         tags=["log"],
     )

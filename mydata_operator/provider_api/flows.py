@@ -21,11 +21,11 @@ from consents.errors import not_permitted
 from consents.models import Consent
 from consents.policy import Recipient
 from consents.states import Kind, Status
+from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.identity.models import Person, Provider
 
 from . import binding, services
-from .openapi import openapi_schema
-from .views import ProviderApi, _problems
+from .views import ProviderApi
 
 
 def _years_before(today: date, years: int) -> date:
@@ -85,7 +85,7 @@ class WellbeingSubmitApi(ProviderApi):
                     },
                 },
             },
-            **_problems(401, 403, 422),
+            **problem_responses(401, 403, 422),
         },
         tags=["provider: flows"],
     )
@@ -137,7 +137,7 @@ class OfferSubmitApi(ProviderApi):
                     },
                 },
             },
-            **_problems(401, 403, 422),
+            **problem_responses(401, 403, 422),
         },
         tags=["provider: flows"],
     )
@@ -183,7 +183,7 @@ class ResearchRequestApi(ProviderApi):
                     },
                 },
             },
-            **_problems(401, 403, 422),
+            **problem_responses(401, 403, 422),
         },
         tags=["provider: flows"],
     )

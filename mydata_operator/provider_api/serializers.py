@@ -1,37 +1,8 @@
 """OpenAPI descriptions of the provider API's bodies (validation is by JSON Schema)."""
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from .selectors import PUBLIC_STATUSES
-
-
-class ProblemErrorSerializer(serializers.Serializer):
-    pointer = serializers.CharField(help_text="JSON pointer (RFC 6901) to the field that is wrong")
-    message = serializers.CharField(help_text="What is wrong with it")
-    keyword = serializers.CharField(required=False, help_text="The JSON Schema keyword that failed")
-
-
-ProblemSerializer = inline_serializer(
-    "Problem",
-    {
-        "type": serializers.CharField(help_text="URI naming the kind of problem (RFC 9457)"),
-        "title": serializers.CharField(help_text="Short summary of the problem"),
-        "status": serializers.IntegerField(help_text="The HTTP status code"),
-        "code": serializers.CharField(help_text="Stable machine-readable code, e.g. withdrawn"),
-        "detail": serializers.CharField(
-            required=False, help_text="Explanation for this occurrence"
-        ),
-        "reason": serializers.CharField(
-            required=False, help_text="Policy decision reason code, when a consent decided"
-        ),
-        "consentId": serializers.UUIDField(
-            required=False, help_text="The consent that decided, when one did"
-        ),
-        # "errors" would shadow Serializer.errors on a class; inline_serializer allows it.
-        "errors": ProblemErrorSerializer(many=True, required=False, help_text="Field errors"),
-    },
-)
 
 
 class PeriodSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from consents import services as consent_services
 from consents.errors import ConsentError
 from consents.log import iso
 from consents.models import Consent
+from mydata_operator.api.openapi import PROBLEM, openapi_schema, problem_responses
 from mydata_operator.identity.models import Person, Provider
 
 from . import binding, selectors, services
@@ -36,12 +37,10 @@ from .auth import (
     ProviderPrincipal,
 )
 from .models import PendingConsentRequest
-from .openapi import openapi_schema
 from .serializers import (
     BundleSerializer,
     ConsentRequestSerializer,
     ConsentStatusSerializer,
-    ProblemSerializer,
     WebhookBodySerializer,
     WebhookListSerializer,
     WebhookSerializer,
@@ -49,7 +48,6 @@ from .serializers import (
 
 log = logging.getLogger("tahto.provider_api")
 
-PROBLEM = "application/problem+json"
 FHIR_JSON = "application/fhir+json"
 
 #: FHIR resource types a provider may search for (the connector narrows them to the consent).
@@ -61,19 +59,6 @@ RESOURCE_TYPES = (
     "Immunization",
     "QuestionnaireResponse",
 )
-
-
-def _problems(*codes: int) -> dict[Any, Any]:
-    text = {
-        400: "The request is malformed",
-        401: "Missing or bad credentials (client credentials or bearer token)",
-        403: "Not permitted; the body names the reason",
-        404: "No such resource, or not yours",
-        409: "The consent's state does not allow this",
-        422: "The body is not valid; errors name each field",
-        502: "The national archive (Kanta) did not answer; nothing was delivered",
-    }
-    return {(c, PROBLEM): OpenApiResponse(ProblemSerializer, description=text[c]) for c in codes}
 
 
 class ProviderApi(APIView):
@@ -98,7 +83,7 @@ class ConsentRequestCreateApi(ProviderApi):
         "(data-access kinds only): then whoever authorizes it becomes its subject, and the "
         "token response names the consent it became.",
         request={"application/json": openapi_schema("requests/consent-request.v1")},
-        responses={201: ConsentRequestSerializer, **_problems(400, 401, 403, 422)},
+        responses={201: ConsentRequestSerializer, **problem_responses(400, 401, 403, 422)},
         tags=["provider: consents"],
     )
     def post(self, request: Request) -> Response:
@@ -126,7 +111,7 @@ class ConsentRequestDetailApi(ProviderApi):
 
     @extend_schema(
         summary="A consent request and its status",
-        responses={200: ConsentRequestSerializer, **_problems(401, 403, 404)},
+        responses={200: ConsentRequestSerializer, **problem_responses(401, 403, 404)},
         tags=["provider: consents"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -135,7 +120,7 @@ class ConsentRequestDetailApi(ProviderApi):
 
     @extend_schema(
         summary="End the consent (NextGenPSD2 DELETE /consents: terminatedByProvider)",
-        responses={204: None, **_problems(401, 403, 404, 409)},
+        responses={204: None, **problem_responses(401, 403, 404, 409)},
         tags=["provider: consents"],
     )
     def delete(self, request: Request, consent_id: UUID) -> Response:
@@ -155,7 +140,7 @@ class ConsentRequestDetailApi(ProviderApi):
 class ConsentRequestStatusApi(ConsentRequestDetailApi):
     @extend_schema(
         summary="The status of a consent request",
-        responses={200: ConsentStatusSerializer, **_problems(401, 403, 404)},
+        responses={200: ConsentStatusSerializer, **problem_responses(401, 403, 404)},
         tags=["provider: consents"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -207,7 +192,7 @@ class DataSearchApi(APIView):
         ],
         responses={
             (200, FHIR_JSON): OpenApiResponse(BundleSerializer, description="searchset Bundle"),
-            **_problems(401, 403, 404, 502),
+            **problem_responses(401, 403, 404, 502),
         },
         tags=["provider: data"],
     )
@@ -282,7 +267,7 @@ def _webhook_json(endpoint: Endpoint) -> dict[str, Any]:
 class WebhookListApi(ProviderApi):
     @extend_schema(
         summary="Your webhooks for consent change notifications",
-        responses={200: WebhookListSerializer, **_problems(401, 403)},
+        responses={200: WebhookListSerializer, **problem_responses(401, 403)},
         tags=["provider: webhooks"],
     )
     def get(self, request: Request) -> Response:
@@ -294,7 +279,7 @@ class WebhookListApi(ProviderApi):
     @extend_schema(
         summary="Register a webhook (signed notifications, never health data)",
         request=WebhookBodySerializer,
-        responses={201: WebhookSerializer, **_problems(400, 401, 403, 422)},
+        responses={201: WebhookSerializer, **problem_responses(400, 401, 403, 422)},
         tags=["provider: webhooks"],
     )
     def post(self, request: Request) -> Response:
@@ -314,7 +299,7 @@ class WebhookListApi(ProviderApi):
 class WebhookDetailApi(ProviderApi):
     @extend_schema(
         summary="Remove a webhook",
-        responses={204: None, **_problems(401, 403, 404)},
+        responses={204: None, **problem_responses(401, 403, 404)},
         tags=["provider: webhooks"],
     )
     def delete(self, request: Request, webhook_id: UUID) -> Response:

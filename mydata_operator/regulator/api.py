@@ -11,6 +11,8 @@ from uuid import UUID
 
 from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +21,7 @@ from rest_framework.views import APIView
 from consents import keys, merkle
 from consents import log as consent_log
 from consents.models import LogEntry, TreeHead
+from mydata_operator.api.openapi import problem_responses
 
 from . import selectors, services
 from .access import IsRegulator, regulator_for
@@ -69,6 +72,12 @@ class RegulatorApi(APIView):
 class LogEntrySearchApi(RegulatorApi):
     """Matching entries, newest first; follow `next` (older) and `previous` (newer)."""
 
+    @extend_schema(
+        summary="Search log entries (keyset pagination on seq)",
+        operation_id="regulator_entries_search",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request) -> Response:
         f = _filter(request)
         try:
@@ -101,6 +110,11 @@ class LogEntrySearchApi(RegulatorApi):
 class LogEntryDetailApi(RegulatorApi):
     """One entry with its inclusion proof and, for a decision, the consent that decided."""
 
+    @extend_schema(
+        summary="One log entry with its inclusion proof and the consent that decided",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request, seq: int) -> Response:
         if seq > MAX_SEQ:
             raise Http404
@@ -143,6 +157,11 @@ class LogEntryDetailApi(RegulatorApi):
 class ConsentHistoryApi(RegulatorApi):
     """Every version of a consent, its events and the decisions made under it."""
 
+    @extend_schema(
+        summary="A consent's whole history, all versions",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request, consent: UUID) -> Response:
         services.audit_query_log(
             regulator=self.regulator(request), action="consent", query={"consent": consent}
@@ -174,6 +193,11 @@ class ConsentHistoryApi(RegulatorApi):
 
 
 class StatisticsApi(RegulatorApi):
+    @extend_schema(
+        summary="Consent and decision statistics per kind and provider",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request) -> Response:
         f = _filter(request)
         services.audit_query_log(
@@ -200,6 +224,11 @@ class StatisticsApi(RegulatorApi):
 class TreeHeadCheckApi(RegulatorApi):
     """The current signed tree head and whether it extends the last one this regulator saw."""
 
+    @extend_schema(
+        summary="The latest signed tree head, checked against the last one this regulator saw",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request) -> Response:
         check = services.tree_head_check(regulator=self.regulator(request))
         return Response(
@@ -215,6 +244,11 @@ class TreeHeadCheckApi(RegulatorApi):
 class TreeHeadApi(RegulatorApi):
     """A stored signed tree head of the given size (the head an export is pinned to)."""
 
+    @extend_schema(
+        summary="The stored signed tree head of a given size",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request, size: int) -> Response:
         head = TreeHead.objects.filter(tree_size=size).first() if size <= MAX_SEQ else None
         if head is None:
@@ -228,6 +262,11 @@ class TreeHeadApi(RegulatorApi):
 class JwksApi(RegulatorApi):
     """The operator's public keys (also at /.well-known/jwks.json)."""
 
+    @extend_schema(
+        summary="The operator's public signing keys",
+        responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
+        tags=["regulator"],
+    )
     def get(self, request: Request) -> Response:
         response = Response(keys.public_jwks())
         if request.query_params.get("download"):

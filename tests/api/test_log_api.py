@@ -105,3 +105,11 @@ def test_entries_are_shown_only_to_their_subject(
         [b64d(h) for h in body["inclusion_proof"]],
         b64d(body["tree_head"]["sha256_root_hash"]),
     )
+
+
+def test_unknown_api_path_answers_problem_json(client: Client, db: Any) -> None:
+    response = client.get("/api/v1/log/entries/-1")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not-found"
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
