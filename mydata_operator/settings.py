@@ -143,7 +143,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
 TAHTO_OPERATOR_ID = os.environ.get("TAHTO_OPERATOR_ID", "1.2.246.10.99999999.0")
 TAHTO_PUBLIC_URL = os.environ.get("TAHTO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-TAHTO_LOG_ORIGIN = os.environ.get("TAHTO_LOG_ORIGIN", "tahto.example/consent-log")
 # Ed25519 signing keys (receipts, tree heads): PEM files in this folder, created on first use.
 TAHTO_KEY_DIR = Path(os.environ.get("TAHTO_KEY_DIR", VAR_DIR / "keys"))
 
