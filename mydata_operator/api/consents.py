@@ -4,14 +4,12 @@ Thin views: parse and check the body against its JSON Schema, call one service, 
 A consent of someone the user may not act for is a 404, never a hint that it exists.
 """
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -25,11 +23,12 @@ from rest_framework.views import APIView
 
 import schemas
 from consents import fhir, services
-from consents.errors import invalid, not_permitted
+from consents.errors import not_permitted
 from consents.log import b64, iso
 from consents.models import Consent, LogEntry, Receipt
 from mydata_operator.api.access import subjects_visible_to
 from mydata_operator.api.openapi import openapi_schema, problem_responses
+from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.selectors import person_for_user
 
 
@@ -127,15 +126,6 @@ ReceiptListSerializer = inline_serializer(
 )
 
 
-def _dt(value: str | None, pointer: str) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise invalid(pointer, f"{value!r} is not a date-time with a time zone (RFC 3339).")
-    return parsed
-
-
 def consent_json(consent: Consent) -> dict[str, Any]:
     base = f"/api/v1/me/consents/{consent.id}"
     return {
@@ -216,8 +206,8 @@ class ConsentListApi(APIView):
             kind=body["kind"],
             scope=body["scope"],
             provision=body.get("provision", "permit"),
-            valid_from=_dt(period.get("start"), "/period/start"),
-            valid_until=_dt(period.get("end"), "/period/end"),
+            valid_from=datetime_field(period.get("start"), "/period/start"),
+            valid_until=datetime_field(period.get("end"), "/period/end"),
             notice_text=body["notice"]["text"],
             language=body["notice"]["language"],
         )
@@ -250,7 +240,7 @@ class ConsentChangeApi(APIView):
             consent=consent,
             actor=_actor(request),
             scope=body["scope"],
-            valid_until=_dt((body.get("period") or {}).get("end"), "/period/end"),
+            valid_until=datetime_field((body.get("period") or {}).get("end"), "/period/end"),
             notice_text=body["notice"]["text"],
             language=body["notice"]["language"],
         )

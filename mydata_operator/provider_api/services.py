@@ -1,11 +1,10 @@
 """The provider API's own state changes: a provider's consent request, its webhooks."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 import schemas
 from connectors.models import Endpoint
@@ -13,6 +12,7 @@ from consents import services
 from consents.errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from consents.models import Consent
 from consents.states import Kind
+from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.models import Person, Provider
 from schemas.hetu import parse_hetu
 
@@ -20,15 +20,6 @@ from . import binding
 from .models import PendingConsentRequest
 
 DEFAULT_REQUEST_VALID_DAYS = 30
-
-
-def _dt(value: str | None, pointer: str) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise invalid(pointer, f"{value!r} is not a date-time with a time zone (RFC 3339).")
-    return parsed
 
 
 def _names_only(spec: Any, provider: Provider) -> bool:
@@ -87,8 +78,8 @@ def provider_consent_request(*, provider: Provider, body: Any) -> Consent | Pend
         requester=provider.organisation_id,
         kind=body["kind"],
         scope=body["scope"],
-        valid_from=_dt(period.get("start"), "/period/start"),
-        valid_until=_dt(period["end"], "/period/end"),
+        valid_from=datetime_field(period.get("start"), "/period/start"),
+        valid_until=datetime_field(period["end"], "/period/end"),
         request_valid_days=body.get("requestValidForDays", DEFAULT_REQUEST_VALID_DAYS),
     )
 
@@ -112,8 +103,8 @@ def pending_request_create(*, provider: Provider, body: dict[str, Any]) -> Pendi
             status=422,
         ) from exc
     now = timezone.now()
-    valid_from = _dt(body["period"].get("start"), "/period/start")
-    valid_until = _dt(body["period"]["end"], "/period/end")
+    valid_from = datetime_field(body["period"].get("start"), "/period/start")
+    valid_until = datetime_field(body["period"]["end"], "/period/end")
     assert valid_until is not None
     if valid_until <= max(now, valid_from or now):
         raise invalid("/period/end", "The period must end in the future and after it starts.")
