@@ -16,7 +16,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Reason, Recipient, decide_preview
-from consents.states import Kind, Status
+from consents.states import FINAL, Kind
 from mydata_operator.identity.models import Provider
 
 from .models import ConsentAuthorization, TokenBinding
@@ -117,7 +117,6 @@ def tokens_revoke_for_consent(*, lineage: UUID, reason: str) -> int:
 
 def tokens_revoke_ended(*, at: datetime) -> int:
     """Revoke the tokens of every consent that has ended (withdrawn, expired, ...)."""
-    ended = {Status.WITHDRAWN, Status.REVOKED, Status.TERMINATED, Status.EXPIRED, Status.REJECTED}
     lineages = set(
         ConsentAuthorization.objects.filter(tokens__isnull=False).values_list(
             "consent_lineage", flat=True
@@ -128,7 +127,7 @@ def tokens_revoke_ended(*, at: datetime) -> int:
         current = consent_current(lineage)
         if (
             current is None
-            or current.status in ended
+            or current.status in FINAL  # the newest version: never superseded
             or (current.valid_until is not None and current.valid_until <= at)
         ):
             done += tokens_revoke_for_consent(lineage=lineage, reason="consent ended")
