@@ -193,6 +193,8 @@ def _record(
             leaf_hash=bytes(entry.leaf_hash),
             issued_at=at,
             receipt_id=receipt_id,
+            # In the language of the notice the person read (receipts speak fi, sv or en).
+            language=consent.notice.language if consent.notice else "fi",
         )
         Receipt.objects.create(
             id=receipt_id,

@@ -281,3 +281,12 @@ def test_database_refuses_update_and_delete_of_log_entries(citizen: Any) -> None
         with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
             attempt()
     assert LogEntry.objects.exclude(entry="{}").count() == LogEntry.objects.count() == 1
+
+
+def test_receipt_speaks_the_language_of_the_notice_read(citizen: Any) -> None:
+    from consents import keys, receipts
+
+    consent = grant(citizen, "provider-sharing")  # the fixture's notice is in English
+    [receipt] = Receipt.objects.filter(consent=consent)
+    payload = receipts.receipt_verify(receipt.jws, keys.public_jwks())
+    assert payload["language"] == "en"
