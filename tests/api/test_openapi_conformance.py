@@ -84,3 +84,15 @@ def test_citizen_api_conforms_to_its_description(
     calls = run_all(wsgi_schema.include(tag_regex="^citizen$"), headers=headers)
     assert len(calls) >= 9 and min(calls.values()) >= 3, calls
     assert get_user_model().objects.count() == 1
+
+
+def test_regulator_api_conforms_to_its_description(
+    wsgi_schema: Any, citizen: Any, regulator: Any, frozen_now: Any
+) -> None:
+    grant(citizen, "provider-sharing")
+    client = Client()
+    client.force_login(regulator.user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}
+    calls = run_all(wsgi_schema.include(tag_regex="^regulator$"), headers=headers)
+    assert len(calls) == 7, calls
