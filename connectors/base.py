@@ -5,13 +5,16 @@ A connector does four things, always in this order: it asks the policy decision 
 flow in the consent log (``flow.delivered`` or ``flow.failed``, metadata only, never the
 data), and on failure it raises ``ConnectorError`` saying whether a retry can help.
 
-Subclasses name themselves (``name``, the ``OutboxItem.connector`` value) and implement
-``decision_request`` (the question for the decision point, or None for a flow that carries
-only consent metadata, e.g. registering a consent in Kanta) and ``send``.
+Synchronous flows (a provider's query, a research request, an offer) use ``Connector``
+directly. Flows through the outbox subclass ``OutboxConnector``: they name themselves
+(``name``, the ``OutboxItem.connector`` value) and implement ``decision_request`` (the
+question for the decision point, or None for a flow that carries only consent metadata, e.g.
+registering a consent in Kanta) and ``send``.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,16 +57,6 @@ class Connector:
 
     name: ClassVar[str] = ""
 
-    # --- what a connector implements -------------------------------------------------------
-    def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
-        """The question for the decision point; None only for flows of consent metadata."""
-        raise NotImplementedError
-
-    def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
-        """Move the item's data, narrowed to what `decision` permits; raise ConnectorError."""
-        raise NotImplementedError
-
-    # --- what every connector does the same way --------------------------------------------
     def decide(self, request: DecisionRequest, *, requested_by: str = "") -> Decision:
         """Ask the one decision point; it logs the decision, permit or deny."""
         return decide_and_log(request, requested_by=requested_by or self.name)
@@ -124,7 +117,20 @@ class Connector:
             )
 
 
-_REGISTRY: dict[str, Connector] = {}
+class OutboxConnector(Connector, ABC):
+    """A connector whose flows go through the outbox: the worker asks it what to decide and
+    has it send (see connectors.outbox)."""
+
+    @abstractmethod
+    def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
+        """The question for the decision point; None only for flows of consent metadata."""
+
+    @abstractmethod
+    def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
+        """Move the item's data, narrowed to what `decision` permits; raise ConnectorError."""
+
+
+_REGISTRY: dict[str, OutboxConnector] = {}
 
 #: Modules that define connectors; imported on first lookup (avoids import cycles).
 CONNECTOR_MODULES = (
@@ -134,7 +140,7 @@ CONNECTOR_MODULES = (
 )
 
 
-def register(cls: type[Connector]) -> type[Connector]:
+def register(cls: type[OutboxConnector]) -> type[OutboxConnector]:
     """Class decorator: make a connector findable by its name (``OutboxItem.connector``)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
@@ -142,7 +148,7 @@ def register(cls: type[Connector]) -> type[Connector]:
     return cls
 
 
-def connector_for(name: str) -> Connector:
+def connector_for(name: str) -> OutboxConnector:
     if name not in _REGISTRY:
         import importlib
 

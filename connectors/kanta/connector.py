@@ -23,7 +23,7 @@ from consents.fhir import consent_to_fhir
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
-from ..base import Connector, ConnectorError, Delivery, register
+from ..base import Connector, ConnectorError, Delivery, OutboxConnector, register
 from ..categories import categories_for_types, resource_category, types_for_categories
 from ..models import OutboxItem
 from ..subjects import HETU_SYSTEM, patient_reference, personal_identity_code
@@ -33,7 +33,7 @@ KANTA = "kanta"
 
 
 @register
-class KantaConsentConnector(Connector):
+class KantaConsentConnector(OutboxConnector):
     name = "kanta.consent"
 
     def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:

@@ -32,7 +32,7 @@ from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 from consents.states import Kind, Status
 
-from ..base import Connector, ConnectorError, Delivery, register
+from ..base import Connector, ConnectorError, Delivery, OutboxConnector, register
 from ..categories import PHR_PROFILE_BASE, is_wellbeing, resource_category
 from ..models import Endpoint, OutboxItem
 from ..outbox import outbox_enqueue
@@ -257,7 +257,7 @@ def wellbeing_submit(
 # --- Sending --------------------------------------------------------------------------------
 
 
-class FhirPushConnector(Connector):
+class FhirPushConnector(OutboxConnector):
     """Pushes marked self-produced resources to a FHIR server, each stored at most once."""
 
     flow: Flow = Flow.PHR_STORE

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
-from ..base import Connector, ConnectorError, Delivery, register
+from ..base import ConnectorError, Delivery, OutboxConnector, register
 from ..http import request_json
 from ..kanta.client import FhirClient
 from ..kanta.phr import FhirPushConnector
@@ -45,7 +45,7 @@ class ProviderFhirConnector(FhirPushConnector):
 
 
 @register
-class WebhookConnector(Connector):
+class WebhookConnector(OutboxConnector):
     name = "provider.webhook"
 
     def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:

@@ -2,10 +2,12 @@
 back; the scope's JSON Schema (checked by the service) remains the one contract.
 """
 
+from abc import ABCMeta, abstractmethod
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar, cast
 
 from django import forms
+from django.forms.forms import DeclarativeFieldsMetaclass
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +34,11 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ConsentForm(forms.Form):
+class _AbstractFormMeta(ABCMeta, DeclarativeFieldsMetaclass):
+    """Lets a form class declare abstract methods (each kind's form must give them)."""
+
+
+class ConsentForm(forms.Form, metaclass=_AbstractFormMeta):
     """Base: every consent has an optional end date."""
 
     kind: ClassVar[str]
@@ -58,8 +64,9 @@ class ConsentForm(forms.Form):
             return None
         return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
+    @abstractmethod
     def to_scope(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The consent's scope, in the shape its kind's JSON Schema describes."""
 
     def _set_choices(self, name: str, choices: list[tuple[str, str]]) -> None:
         cast(forms.ChoiceField, self.fields[name]).choices = choices
@@ -69,8 +76,9 @@ class ConsentForm(forms.Form):
         return dict(getattr(self, "_labels", {}).get(name, {}))
 
     @classmethod
+    @abstractmethod
     def initial_from(cls, scope: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Initial field values for changing a consent with this scope."""
 
     def field_for_pointer(self, pointer: str) -> str | None:
         for prefix, name in self.POINTERS.items():
