@@ -434,7 +434,10 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
     return Decision(**{**decision.__dict__, "log_seq": entry.seq})
 
 
-def decide_preview(request: DecisionRequest) -> Decision:
-    """Decide without logging: for previews that move no data (the dashboard)."""
-    consents = consents_for_decision(request)
+def decide_preview(request: DecisionRequest, consents: list[Consent] | None = None) -> Decision:
+    """Decide without logging: for previews that move no data (the dashboard).
+
+    `consents` may be given when the caller has already loaded them for this request."""
+    if consents is None:
+        consents = consents_for_decision(request)
     return decide(request, consents, _usage(consents, request.at))

@@ -188,28 +188,23 @@ def hypothetical(
 
 
 def preview(
-    *,
-    kind: str,
-    subject_id: UUID,
-    scope: dict[str, Any],
-    at: datetime,
-    proposed: Consent | None,
-    replacing: Consent | None = None,
+    *, at: datetime, proposed: Consent | None, replacing: Consent | None = None
 ) -> list[PreviewRow]:
     """Ask the decision point about example flows, today and after the change.
 
     `proposed` is the consent as it would be (None: the current one goes away, e.g. a
-    withdrawal); `replacing` is the consent it replaces, left out of the "after" set.
+    withdrawal); `replacing` is the consent it replaces, left out of the "after" set. The
+    questions come from whichever of the two is given (the proposed one first).
     """
+    basis = proposed or replacing
+    if basis is None:
+        raise ValueError("preview needs the proposed consent, the replaced one, or both")
     names = provider_names()
     rows = []
-    for question, request in _questions(kind, scope, subject_id, at, names):
-        today = policy.decide_preview(request)
-        consents = [
-            c
-            for c in policy.consents_for_decision(request)
-            if replacing is None or c.lineage != replacing.lineage
-        ]
+    for question, request in _questions(basis.kind, basis.scope, basis.subject_id, at, names):
+        loaded = policy.consents_for_decision(request)  # once for both answers
+        today = policy.decide_preview(request, loaded)
+        consents = [c for c in loaded if replacing is None or c.lineage != replacing.lineage]
         if proposed is not None:
             consents.append(proposed)
         after = policy.decide(request, consents)

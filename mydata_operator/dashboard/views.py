@@ -332,9 +332,6 @@ def _consent_form_flow(
             "notice_sha": notice_sha(text),
             "confirm_token": _confirm_token_new(request),
             "preview": preview(
-                kind=kind,
-                subject_id=subject.person.id,
-                scope=scope,
                 at=at,
                 proposed=proposed,
                 replacing=replacing,
@@ -477,9 +474,6 @@ def consent_action(
             "action": action,
             "allowed": spec["target"] in TRANSITIONS[Status(consent.status)],
             "preview": preview(
-                kind=consent.kind,
-                subject_id=consent.subject_id,
-                scope=consent.scope,
                 at=at,
                 proposed=after,
                 replacing=consent,
@@ -586,9 +580,6 @@ def request_answer(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
             "notice": text,
             "notice_sha": notice_sha(text),
             "preview": preview(
-                kind=consent.kind,
-                subject_id=consent.subject_id,
-                scope=consent.scope,
                 at=at,
                 proposed=active,
                 replacing=consent,
