@@ -2,8 +2,8 @@
 
 It reads the entries after its cursor (``LogCursor``), and in ONE transaction writes the
 items they cause and advances the cursor, so every entry is handled exactly once even if the
-process dies at any point. Entries become visible in sequence order (appends are serialised
-by the log head's row lock until commit), so the cursor never skips one.
+process dies at any point. It follows the integrated order (leaf indexes, given by the log's
+integrator after commit with no gaps), so the cursor never skips one.
 
 What an entry causes:
 * a consent of a national kind (biobank, needs assessment, provider sharing) is registered in
@@ -17,12 +17,14 @@ What an entry causes:
 from __future__ import annotations
 
 import json
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 
 from consents.events import EventType
+from consents.log import iter_integrated
 from consents.models import LogEntry
 from consents.states import Kind
 
@@ -138,10 +140,10 @@ def log_follow(*, batch: int = 500) -> int:
     with transaction.atomic():
         LogCursor.objects.get_or_create(name=FOLLOWER)
         cursor = LogCursor.objects.select_for_update().get(name=FOLLOWER)
-        entries = list(LogEntry.objects.filter(seq__gte=cursor.next_seq).order_by("seq")[:batch])
+        entries = list(islice(iter_integrated(cursor.next_seq, batch=batch), batch))
         for entry in entries:
             written += _handle(entry)
         if entries:
-            cursor.next_seq = entries[-1].seq + 1
+            cursor.next_seq += len(entries)  # leaf indexes are contiguous
             cursor.save(update_fields=["next_seq"])
     return written

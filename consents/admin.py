@@ -5,7 +5,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Consent, LogEntry, LogHead, LogNode, Mandate, Notice, Receipt, TreeHead
+from .models import (
+    Consent,
+    LogBatch,
+    LogEntry,
+    LogLeaf,
+    LogNode,
+    Mandate,
+    Notice,
+    Receipt,
+    TreeHead,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,11 +33,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(LogEntry)
 class LogEntryAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "event_type", "occurred_at", "kind", "recipient", "outcome"]
+    list_display = ["id", "leaf_index", "event_type", "occurred_at", "kind", "recipient", "outcome"]
     list_filter = ["event_type", "outcome", "kind"]
     search_fields = ["=subject_id", "=consent_lineage", "=recipient"]
-    ordering = ["-seq"]
+    ordering = ["-id"]
     show_full_result_count = False
+
+    @admin.display(description="leaf index")
+    def leaf_index(self, obj: LogEntry) -> str:
+        return "pending integration" if obj.seq is None else str(obj.seq)
 
 
 @admin.register(TreeHead)
@@ -38,7 +52,7 @@ class TreeHeadAdmin(ReadOnlyAdmin):
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdmin):
-    list_display = ["id", "event_type", "issued_at", "log_seq"]
+    list_display = ["id", "event_type", "issued_at", "log_entry_id"]
     ordering = ["-issued_at"]
 
 
@@ -47,7 +61,7 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "language", "created_at"]
 
 
-@admin.register(LogNode, LogHead)
+@admin.register(LogNode, LogLeaf, LogBatch)
 class LogInternalsAdmin(ReadOnlyAdmin):
     pass
 

@@ -173,6 +173,7 @@ def grant(subject: Person, kind: str, actor: Person | None = None, **kwargs: Any
 # --- Committed data (a live worker or server must see it) --------------------------------------
 
 _triggers = importlib.import_module("consents.migrations.0002_append_only_triggers")
+_log_triggers = importlib.import_module("consents.migrations.0006_log_sequence")
 
 
 @pytest.fixture
@@ -185,6 +186,7 @@ def _restore_append_only(django_db_blocker: Any) -> Iterator[None]:
         else:
             with connection.schema_editor() as editor:
                 _triggers.forwards(None, editor)
+                _log_triggers.sqlite_triggers_forwards(editor)
 
 
 @pytest.fixture
@@ -198,6 +200,7 @@ def committed_db(_restore_append_only: None, transactional_db: None) -> Iterator
     else:
         with connection.schema_editor() as editor:
             _triggers.backwards(None, editor)
+            _log_triggers.sqlite_triggers_backwards(editor)
 
 
 def days(n: float) -> timedelta:

@@ -176,3 +176,50 @@ class LogEntryApi(APIView):
                 "inclusion_proof": [consent_log.b64(h) for h in proof],
             }
         )
+
+
+class LogEntryByIdApi(APIView):
+    """An entry by its id (as a receipt cites it): pending integration, or with its proof."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="One log entry by its id: pending integration, or its leaf index and proof",
+        responses={
+            200: inline_serializer(
+                "LogEntryById",
+                {
+                    "entry_id": serializers.IntegerField(),
+                    "status": serializers.ChoiceField(["pending integration", "integrated"]),
+                    "seq": serializers.IntegerField(
+                        allow_null=True, help_text="Leaf index; null while pending integration"
+                    ),
+                    "entry": serializers.CharField(
+                        help_text="Canonical JSON (RFC 8785), as hashed"
+                    ),
+                    "leaf_hash": serializers.CharField(),
+                    "tree_head": TreeHeadSerializer,
+                    "inclusion_proof": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            **problem_responses(403, 404),
+        },
+        tags=["log"],
+    )
+    def get(self, request: Request, entry_id: int) -> Response:
+        entry = LogEntry.objects.filter(id=entry_id).first()
+        if entry is None or entry.subject_id not in subjects_visible_to(request.user):
+            raise Http404
+        body: dict[str, Any] = {
+            "entry_id": entry.id,
+            "status": "pending integration" if entry.seq is None else "integrated",
+            "seq": entry.seq,
+            "entry": entry.entry,
+            "leaf_hash": consent_log.b64(bytes(entry.leaf_hash)),
+        }
+        if entry.seq is not None:
+            head = consent_log.tree_head_sign()
+            proof = consent_log.inclusion_proof(seq=entry.seq, tree_size=head.tree_size)
+            body["tree_head"] = consent_log.tree_head_json(head)
+            body["inclusion_proof"] = [consent_log.b64(h) for h in proof]
+        return Response(body)

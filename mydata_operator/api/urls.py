@@ -7,6 +7,11 @@ urlpatterns = [
     path("log/proofs/inclusion", log.LogInclusionProofApi.as_view(), name="log-inclusion"),
     path("log/proofs/consistency", log.LogConsistencyProofApi.as_view(), name="log-consistency"),
     path("log/entries/<int:seq>", log.LogEntryApi.as_view(), name="log-entry"),
+    path(
+        "log/entries/by-id/<int:entry_id>",
+        log.LogEntryByIdApi.as_view(),
+        name="log-entry-by-id",
+    ),
     path("me/consents", consents.ConsentListApi.as_view(), name="me-consents"),
     path("me/consents/<uuid:consent_id>", consents.ConsentDetailApi.as_view(), name="me-consent"),
     path("me/consents/<uuid:consent_id>/change", consents.ConsentChangeApi.as_view()),

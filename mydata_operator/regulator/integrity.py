@@ -45,9 +45,14 @@ def _rows() -> Iterator[tuple[int, str, bytes]]:
         rows = list(
             LogEntry.objects.filter(seq__gt=last)
             .order_by("seq")
-            .values_list("seq", "entry", "leaf_hash")[:CHUNK]
+            .values_list("seq", "entry", "leaf_hash", "leaf__leaf_hash")[:CHUNK]
         )
-        for seq, entry, leaf in rows:
+        for seq, entry, leaf, tree_leaf in rows:
+            if bytes(tree_leaf) != bytes(leaf):
+                raise LogVerificationFailed(
+                    f"verification failed at entry {seq}: the leaf hash in the tree is not "
+                    "the hash stored with the entry: the leaf or the entry was changed"
+                )
             yield seq, entry, bytes(leaf)
         if len(rows) < CHUNK:
             return
@@ -67,7 +72,9 @@ def _check_entry(expected: int, seq: int, entry: str, stored_leaf: bytes) -> byt
         raise LogVerificationFailed(
             f"verification failed at entry {seq}: the entry is not JSON ({exc})"
         ) from None
-    if not isinstance(body, dict) or body.get("seq") != seq:
+    if not isinstance(body, dict) or (body.get("v") == 1 and body.get("seq") != seq):
+        # v1 entries name their own leaf index; v2 entries get it at integration (their
+        # place is proven by the leaf hashes and the signed roots).
         inner = body.get("seq") if isinstance(body, dict) else None
         raise LogVerificationFailed(
             f"verification failed at entry {seq}: the entry says it is seq {inner}, "

@@ -1,6 +1,7 @@
 """Reading the consent log for regulators: search, drill-down, counts and statistics.
 
-Every read is keyset-paginated on `seq` (the primary key) and uses the log's indexes
+Only integrated entries (those with a leaf index) are read. Every read is keyset-paginated on
+`seq` (the leaf index, LogLeaf's primary key) and uses the log's indexes
 (subject, lineage, recipient, type/time, time); nothing counts the whole table or skips
 with OFFSET, so a page costs the same on the millionth entry as on the first.
 """
@@ -18,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
 from consents.events import EventType
+from consents.log import b64
 from consents.models import Consent, LogEntry
 from mydata_operator.identity.models import Provider
 
@@ -29,8 +31,10 @@ COUNT_CAP = 100_000
 
 
 def entries_matching(f: LogFilter) -> QuerySet[LogEntry]:
-    """The log entries the filter selects, unordered."""
-    qs = LogEntry.objects.all()
+    """The integrated log entries the filter selects, unordered.
+
+    Only entries with a leaf index are searchable: what a regulator finds is in the tree."""
+    qs = LogEntry.objects.integrated()
     if f.subject_id:
         qs = qs.filter(subject_id=f.subject_id)
     if f.provider:
@@ -146,9 +150,10 @@ def consent_at_decision(entry: LogEntry) -> ConsentAtDecision | None:
         .first()
     )
     body = entry_body(entry)
-    decision_seq = body.get("decisionSeq") if is_flow else None
-    if is_flow and isinstance(decision_seq, int):
-        decision_entry = LogEntry.objects.filter(seq=decision_seq).first()
+    decision_seq = None
+    if is_flow:
+        decision_entry = _decision_of_flow(body)
+        decision_seq = decision_entry.seq if decision_entry else None
         body = entry_body(decision_entry) if decision_entry else {}
     version = None
     decision = body.get("decision") or {}
@@ -161,6 +166,19 @@ def consent_at_decision(entry: LogEntry) -> ConsentAtDecision | None:
         last_event,
         decision_seq if isinstance(decision_seq, int) else None,
     )
+
+
+def _decision_of_flow(body: dict[str, Any]) -> LogEntry | None:
+    """The integrated decision entry a flow entry names: v2 by entry id, checked against the
+    leaf hash the flow entry holds; v1 by leaf index."""
+    entry_id, leaf = body.get("decisionEntry"), body.get("decisionLeafHash")
+    if isinstance(entry_id, int) and isinstance(leaf, str):
+        found = LogEntry.objects.integrated().filter(id=entry_id).first()
+        if found is not None and b64(bytes(found.leaf_hash)) == leaf:
+            return found
+        return None
+    seq = body.get("decisionSeq")
+    return LogEntry.objects.filter(seq=seq).first() if isinstance(seq, int) else None
 
 
 @dataclass(frozen=True)
@@ -188,7 +206,7 @@ def consent_history(consent: UUID, *, decisions_limit: int = 100) -> ConsentHist
     if lineage is None:
         return None
     versions = list(Consent.objects.filter(lineage=lineage).order_by("version"))
-    in_lineage = LogEntry.objects.filter(consent_lineage=lineage)
+    in_lineage = LogEntry.objects.integrated().filter(consent_lineage=lineage)
     flows = Q(event_type__in=DECISIONS) | Q(event_type__startswith="flow.")
     events = list(in_lineage.exclude(flows).order_by("-seq"))
     decisions = list(in_lineage.filter(flows).order_by("-seq")[: decisions_limit + 1])
@@ -249,7 +267,7 @@ def statistics(f: LogFilter) -> Statistics:
     Grouped in the database over the type/time index; the filter's time range, kind and
     provider apply (the event types are fixed by each chart).
     """
-    base = LogEntry.objects.all()
+    base = LogEntry.objects.integrated()
     if f.time_from:
         base = base.filter(occurred_at__gte=f.time_from)
     if f.time_to:
@@ -267,7 +285,7 @@ def statistics(f: LogFilter) -> Statistics:
             kinds.filter(event_type__in=types)
             .annotate(period=trunc("occurred_at"))
             .values("kind", "period")
-            .annotate(n=Count("seq"))
+            .annotate(n=Count("id"))
             .order_by()
         )
         for row in rows:
@@ -278,7 +296,7 @@ def statistics(f: LogFilter) -> Statistics:
     decision_rows = (
         base.filter(event_type__in=DECISIONS)
         .values("recipient", "outcome")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("id"))
         .order_by()
     )
     per_provider: dict[str, list[int]] = {}
@@ -288,7 +306,7 @@ def statistics(f: LogFilter) -> Statistics:
     request_rows = (
         base.filter(event_type=EventType.CONSENT_REQUESTED)
         .values("recipient")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("id"))
         .order_by()
     )
     requests = {row["recipient"]: row["n"] for row in request_rows}
