@@ -124,7 +124,7 @@ class Mandate(models.Model):
 
 
 class LogEntryQuerySet(models.QuerySet["LogEntry"]):
-    """Every entry carries `seq`, its leaf index: None until the integrator has placed it."""
+    """Every entry carries its leaf index (`seq`): None until the integrator has placed it."""
 
     def integrated(self) -> "LogEntryQuerySet":
         """Only the entries that have a leaf index (are in the Merkle tree), i.e. proven."""
@@ -133,7 +133,7 @@ class LogEntryQuerySet(models.QuerySet["LogEntry"]):
 
 class LogEntryManager(models.Manager["LogEntry"]):
     def get_queryset(self) -> LogEntryQuerySet:
-        return LogEntryQuerySet(self.model, using=self._db).annotate(seq=F("leaf__seq"))
+        return LogEntryQuerySet(self.model, using=self._db).annotate(leaf_seq=F("leaf__seq"))
 
     def integrated(self) -> LogEntryQuerySet:
         return self.get_queryset().integrated()
@@ -165,10 +165,9 @@ class LogEntry(models.Model):
     entry = models.TextField(help_text="Canonical JSON (RFC 8785) of the entry, as hashed")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || entry)")
 
+    #: Entries read through it carry their leaf index (see `seq`) from the same query;
+    #: filter and order on `leaf__seq`.
     objects = LogEntryManager()
-
-    #: The leaf index, annotated by the manager from LogLeaf; None while pending integration.
-    seq: int | None
 
     class Meta:
         verbose_name_plural = "log entries"
@@ -181,6 +180,14 @@ class LogEntry(models.Model):
             models.Index(fields=["event_type", "id"], name="log_type_seq"),
             models.Index(fields=["occurred_at"], name="log_time"),
         ]
+
+    @property
+    def seq(self) -> int | None:
+        """The leaf index (LogLeaf.seq); None while the entry is pending integration."""
+        if "leaf_seq" in self.__dict__:
+            value: int | None = self.__dict__["leaf_seq"]
+            return value
+        return LogLeaf.objects.filter(entry_id=self.id).values_list("seq", flat=True).first()
 
     def __str__(self) -> str:
         return f"entry {self.id} {self.event_type}"

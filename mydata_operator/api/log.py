@@ -93,7 +93,7 @@ class LogInclusionProofApi(APIView):
     def get(self, request: Request) -> Response:
         seq, size = _int_param(request, "seq"), _int_param(request, "tree_size")
         proof = consent_log.inclusion_proof(seq=seq, tree_size=size)
-        leaf = LogEntry.objects.values_list("leaf_hash", flat=True).get(seq=seq)
+        leaf = LogEntry.objects.values_list("leaf_hash", flat=True).get(leaf__seq=seq)
         return Response(
             {
                 "seq": seq,
@@ -162,7 +162,7 @@ class LogEntryApi(APIView):
         tags=["log"],
     )
     def get(self, request: Request, seq: int) -> Response:
-        entry = LogEntry.objects.filter(seq=seq).first()
+        entry = LogEntry.objects.filter(leaf__seq=seq).first()
         if entry is None or entry.subject_id not in subjects_visible_to(request.user):
             raise Http404
         head = consent_log.tree_head_sign()

@@ -43,9 +43,9 @@ def _rows() -> Iterator[tuple[int, str, bytes]]:
     last = -1
     while True:
         rows = list(
-            LogEntry.objects.filter(seq__gt=last)
-            .order_by("seq")
-            .values_list("seq", "entry", "leaf_hash", "leaf__leaf_hash")[:CHUNK]
+            LogEntry.objects.filter(leaf__seq__gt=last)
+            .order_by("leaf__seq")
+            .values_list("leaf__seq", "entry", "leaf_hash", "leaf__leaf_hash")[:CHUNK]
         )
         for seq, entry, leaf, tree_leaf in rows:
             if bytes(tree_leaf) != bytes(leaf):

@@ -74,31 +74,31 @@ def entries_page(
     """A page of matching entries, newest first; `before`/`after` are keyset cursors (seq)."""
     qs = entries_matching(f)
     if after is not None:
-        rows = list(qs.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        rows = list(qs.filter(leaf__seq__gt=after).order_by("leaf__seq")[: limit + 1])
         more_newer = len(rows) > limit
         rows = rows[:limit][::-1]
-        older = rows[-1].seq if rows and qs.filter(seq__lt=rows[-1].seq).exists() else None
+        older = rows[-1].seq if rows and qs.filter(leaf__seq__lt=rows[-1].seq).exists() else None
         return Page(rows, older, rows[0].seq if rows and more_newer else None)
-    qs_page = qs.filter(seq__lt=before) if before is not None else qs
-    rows = list(qs_page.order_by("-seq")[: limit + 1])
+    qs_page = qs.filter(leaf__seq__lt=before) if before is not None else qs
+    rows = list(qs_page.order_by("-leaf__seq")[: limit + 1])
     more_older = len(rows) > limit
     rows = rows[:limit]
     newer = None
-    if before is not None and rows and qs.filter(seq__gt=rows[0].seq).exists():
+    if before is not None and rows and qs.filter(leaf__seq__gt=rows[0].seq).exists():
         newer = rows[0].seq
     return Page(rows, rows[-1].seq if rows and more_older else None, newer)
 
 
 def entries_for_export(f: LogFilter, *, tree_size: int, chunk: int = 1000) -> Iterator[LogEntry]:
     """Matching entries below `tree_size` in log order, read in keyset chunks."""
-    qs = entries_matching(f).filter(seq__lt=tree_size).order_by("seq")
+    qs = entries_matching(f).filter(leaf__seq__lt=tree_size).order_by("leaf__seq")
     last = -1
     while True:
-        rows = list(qs.filter(seq__gt=last)[:chunk])
+        rows = list(qs.filter(leaf__seq__gt=last)[:chunk])
         yield from rows
         if len(rows) < chunk:
             return
-        last = rows[-1].seq
+        last = rows[-1].seq or 0  # filtered on leaf__seq: never None here
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Estimate:
 
 def estimate_count(f: LogFilter, *, tree_size: int) -> Estimate:
     """How many entries an export will hold, counting at most COUNT_CAP rows."""
-    qs = entries_matching(f).filter(seq__lt=tree_size)
+    qs = entries_matching(f).filter(leaf__seq__lt=tree_size)
     if f.is_empty():
         # Everything but the audit entries: the head's size is a cheap upper bound.
         return Estimate(tree_size, False) if tree_size <= COUNT_CAP else Estimate(COUNT_CAP, True)
@@ -143,10 +143,10 @@ def consent_at_decision(entry: LogEntry) -> ConsentAtDecision | None:
     if (entry.event_type not in DECISIONS and not is_flow) or entry.consent_lineage is None:
         return None
     last_event = (
-        LogEntry.objects.filter(consent_lineage=entry.consent_lineage, seq__lt=entry.seq)
+        LogEntry.objects.filter(consent_lineage=entry.consent_lineage, leaf__seq__lt=entry.seq)
         .exclude(event_type__in=(*DECISIONS, EventType.AUDIT_QUERY))
         .exclude(event_type__startswith="flow.")
-        .order_by("-seq")
+        .order_by("-leaf__seq")
         .first()
     )
     body = entry_body(entry)
@@ -178,7 +178,7 @@ def _decision_of_flow(body: dict[str, Any]) -> LogEntry | None:
             return found
         return None
     seq = body.get("decisionSeq")
-    return LogEntry.objects.filter(seq=seq).first() if isinstance(seq, int) else None
+    return LogEntry.objects.filter(leaf__seq=seq).first() if isinstance(seq, int) else None
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,8 @@ def consent_history(consent: UUID, *, decisions_limit: int = 100) -> ConsentHist
     versions = list(Consent.objects.filter(lineage=lineage).order_by("version"))
     in_lineage = LogEntry.objects.integrated().filter(consent_lineage=lineage)
     flows = Q(event_type__in=DECISIONS) | Q(event_type__startswith="flow.")
-    events = list(in_lineage.exclude(flows).order_by("-seq"))
-    decisions = list(in_lineage.filter(flows).order_by("-seq")[: decisions_limit + 1])
+    events = list(in_lineage.exclude(flows).order_by("-leaf__seq"))
+    decisions = list(in_lineage.filter(flows).order_by("-leaf__seq")[: decisions_limit + 1])
     return ConsentHistory(
         lineage,
         versions,

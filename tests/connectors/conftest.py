@@ -18,6 +18,7 @@ import pytest
 
 from connectors import follower, outbox
 from connectors.models import Endpoint, OutboxItem
+from consents.log import log_integrate
 from tests.conftest import PROVIDER_OID
 from tests.fixtures.live import ROOT
 
@@ -71,7 +72,9 @@ def provider_fhir(db: Any, provider_fhir_server: Any) -> Any:
 
 
 def pump(connector: str | None = None) -> dict[int, str]:
-    """Do in-process what the worker does: follow the log, deliver every due item once."""
+    """Do in-process what the integrator and the worker do: integrate the log, follow it,
+    deliver every due item once."""
+    log_integrate()
     follower.log_follow()
     items = OutboxItem.objects.filter(status=OutboxItem.Status.PENDING).order_by("id")
     if connector is not None:

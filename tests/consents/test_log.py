@@ -33,7 +33,7 @@ def test_entries_are_canonical_json_with_gapless_sequence(db: Any) -> None:
     assert [r.seq for r in LogEntry.objects.order_by("id")] == [None, None, None]  # pending
     assert log.log_head().size == 0
     assert log.log_integrate() == 3
-    rows = list(LogEntry.objects.order_by("seq"))
+    rows = list(LogEntry.objects.order_by("leaf__seq"))
     assert [r.seq for r in rows] == [0, 1, 2]
     assert [r.id for r in rows] == sorted(r.id for r in rows)  # one writer: in commit order
     # RFC 8785: keys sorted; v2 holds no seq (the leaf index is given at integration)

@@ -43,7 +43,7 @@ def failure() -> str:
 
 
 def entry_text(seq: int) -> str:
-    return LogEntry.objects.values_list("entry", flat=True).get(seq=seq)
+    return LogEntry.objects.values_list("entry", flat=True).get(leaf__seq=seq)
 
 
 def test_untouched_log_verifies(signed: int) -> None:
@@ -54,7 +54,11 @@ def test_untouched_log_verifies(signed: int) -> None:
 def test_changed_entry_is_caught_at_that_entry(attacker: Tamper, signed: int) -> None:
     changed = entry_text(4).replace('"consent.granted"', '"consent.rejected"')
     assert changed != entry_text(4)
-    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    attacker(
+        "UPDATE consents_logentry SET entry = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
+        [changed, 4],
+    )
     assert failure().startswith("verification failed at entry 4:")
 
 
@@ -67,8 +71,13 @@ def test_changed_entry_with_its_leaf_hash_recomputed_is_caught(
 
     changed = rfc8785.dumps(body).decode()
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [changed, leaf_hash(changed.encode()), 3],
+    )
+    attacker(
+        "UPDATE consents_logleaf SET leaf_hash = %s WHERE seq = %s",
+        [leaf_hash(changed.encode()), 3],
     )
     message = failure()
     assert "verification failed at entry" in message
@@ -76,26 +85,52 @@ def test_changed_entry_with_its_leaf_hash_recomputed_is_caught(
 
 
 def test_removed_entry_is_caught(attacker: Tamper, signed: int) -> None:
-    attacker("DELETE FROM consents_logentry WHERE seq = %s", [5])
+    entry = LogEntry.objects.get(leaf__seq=5).id
+    attacker("DELETE FROM consents_logleaf WHERE seq = %s", [5])
+    attacker("DELETE FROM consents_logentry WHERE id = %s", [entry])
     assert failure().startswith("verification failed at entry 5: entry 5 is missing")
 
 
 def test_removed_last_entry_is_caught(attacker: Tamper, signed: int) -> None:
-    attacker("DELETE FROM consents_logentry WHERE seq = %s", [signed - 1])
+    entry = LogEntry.objects.get(leaf__seq=signed - 1).id
+    attacker("DELETE FROM consents_logleaf WHERE seq = %s", [signed - 1])
+    attacker("DELETE FROM consents_logentry WHERE id = %s", [entry])
     assert f"verification failed at entry {signed - 1}" in failure()
 
 
 def test_reordered_entries_are_caught(attacker: Tamper, signed: int) -> None:
     first, second = entry_text(2), entry_text(6)
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [second, leaf_hash(second.encode()), 2],
     )
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [first, leaf_hash(first.encode()), 6],
     )
-    assert failure().startswith("verification failed at entry 2: the entry says it is seq 6")
+    assert failure().startswith(
+        "verification failed at entry 2: the leaf hash in the tree is not the hash stored "
+        "with the entry"
+    )
+
+
+def test_reordered_leaves_are_caught(attacker: Tamper, signed: int) -> None:
+    """The same swap made in the tree's leaf table too: the stored nodes no longer match."""
+    a, b = LogEntry.objects.get(leaf__seq=2), LogEntry.objects.get(leaf__seq=6)
+    attacker("UPDATE consents_logleaf SET entry_id = %s WHERE seq = %s", [-1, 2])
+    attacker(
+        "UPDATE consents_logleaf SET entry_id = %s, leaf_hash = %s WHERE seq = %s",
+        [a.id, bytes(a.leaf_hash), 6],
+    )
+    attacker(
+        "UPDATE consents_logleaf SET entry_id = %s, leaf_hash = %s WHERE seq = %s",
+        [b.id, bytes(b.leaf_hash), 2],
+    )
+    message = failure()
+    assert message.startswith("verification failed at entry")
+    assert "does not match the entries" in message or "do not hash to the root" in message
 
 
 def test_forged_tree_head_is_caught(attacker: Tamper, signed: int) -> None:
@@ -111,7 +146,11 @@ def test_export_from_a_tampered_database_fails_the_stand_alone_verifier(
     attacker: Tamper, signed: int, regulator_client: Client, tmp_path: Path
 ) -> None:
     changed = entry_text(4).replace('"consent.granted"', '"consent.withdrawn"')
-    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    attacker(
+        "UPDATE consents_logentry SET entry = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
+        [changed, 4],
+    )
     export = download(regulator_client, tmp_path, tree_size=str(signed))
     done = inclusion(run_tool, export)
     assert done.returncode == 1
