@@ -181,6 +181,9 @@ class LogEntry(models.Model):
             models.Index(fields=["occurred_at"], name="log_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"entry {self.id} {self.event_type}"
+
     @property
     def seq(self) -> int | None:
         """The leaf index (LogLeaf.seq); None while the entry is pending integration."""
@@ -188,9 +191,6 @@ class LogEntry(models.Model):
             value: int | None = self.__dict__["leaf_seq"]
             return value
         return LogLeaf.objects.filter(entry_id=self.id).values_list("seq", flat=True).first()
-
-    def __str__(self) -> str:
-        return f"entry {self.id} {self.event_type}"
 
 
 class LogLeaf(models.Model):
