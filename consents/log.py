@@ -35,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 import rfc8785
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
@@ -272,7 +272,7 @@ _COLUMNS = (
 )
 
 
-_FIELDS: dict[str, Field[Any, Any]] = {f.name: f for f in LogEntry._meta.concrete_fields}
+_FIELDS: "dict[str, Field[Any, Any]]" = {f.name: f for f in LogEntry._meta.concrete_fields}
 
 
 def _insert_sql() -> str:
@@ -427,9 +427,11 @@ def log_integrator_run(*, poll: float = 0.1, stop: Callable[[], bool] | None = N
     while stop is None or not stop():
         try:
             done = log_integrate()
-        except IntegrityError:  # a second integrator without the guard lost a race: retry
-            logger.exception("log integration batch refused; retrying")
-            done = 0
+        except DatabaseError:  # the database went away or refused a batch: nothing was lost
+            logger.exception("log integration failed; retrying in %s s", 10 * poll)
+            connection.close()  # a fresh connection next time
+            time.sleep(10 * poll)
+            continue
         if done:
             logger.info("integrated %d log entries; tree size %d", done, log_head().size)
         else:

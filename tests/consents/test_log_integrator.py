@@ -278,3 +278,37 @@ def test_a_body_may_not_use_the_reserved_keys(db: Any, key: str) -> None:
     with pytest.raises(ValueError, match=f"reserved keys \\['{key}'\\]"), transaction.atomic():
         log.log_append(event_type=EventType.DECISION_DENY, body={key: 1})
     assert not LogEntry.objects.exists()
+
+
+# --- The integrator's process ---------------------------------------------------------------
+
+
+def test_integrator_command_once_integrates_what_is_pending(db: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with transaction.atomic():
+        log.log_append(event_type=EventType.DECISION_DENY)
+        log.log_append(event_type=EventType.DECISION_DENY)
+    out = StringIO()
+    call_command("log_integrator", "--once", stdout=out)
+    assert out.getvalue().strip() == "integrated 2 entries"
+    assert log.log_head().size == 2
+
+
+@pytest.mark.parametrize("poll", ["0", "-1", "nan"])
+def test_integrator_command_refuses_a_poll_that_is_not_positive(db: Any, poll: str) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--poll must be a positive number of seconds"):
+        call_command("log_integrator", "--poll", poll)
+
+
+def test_integrator_loop_integrates_until_told_to_stop(db: Any) -> None:
+    with transaction.atomic():
+        log.log_append(event_type=EventType.DECISION_DENY)
+    rounds = iter(range(3))
+    log.log_integrator_run(poll=0.01, stop=lambda: next(rounds, None) is None)
+    assert log.log_head().size == 1
+    assert TreeHead.objects.filter(tree_size=1).exists()

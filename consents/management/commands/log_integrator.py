@@ -3,7 +3,7 @@
 import signal
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consents.log import log_integrate, log_integrator_run
 
@@ -24,9 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Integrate what is pending, exit")
 
     def handle(self, *args: Any, poll: float, once: bool, **options: Any) -> None:
-        if poll <= 0:
-            self.stderr.write(f"--poll must be a positive number of seconds, got {poll}")
-            raise SystemExit(2)
+        if not poll > 0:
+            raise CommandError(f"--poll must be a positive number of seconds, got {poll}")
         if once:
             self.stdout.write(f"integrated {log_integrate()} entries")
             return
