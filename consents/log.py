@@ -12,13 +12,14 @@ Sequence, then integrate (the design of Trillian's PostgreSQL storage and of Tes
   one transaction. Nothing is updated, so the service's database role needs only SELECT and
   INSERT on the log tables.
 
-Which entries are committed: on PostgreSQL every entry row carries the id of the transaction
-that inserted it (`txid`, xid8, filled by the database). A transaction id below the xmin of
-the integrator's snapshot belongs to a transaction that has ended, so its entries are all
-visible or never will be; entries of transactions still running wait for the next batch, so
-an entry that commits after a later-inserted one is neither skipped nor taken twice. On SQLite
-writers are serialised (transactions begin IMMEDIATE), so every committed entry id is above
-the last integrated one.
+Which entries are committed: the integrator takes the entries its snapshot sees (so
+committed ones) that have no leaf yet. Where to look: on PostgreSQL every entry row carries
+the id of the transaction that inserted it (`txid`, xid8, filled by the database). A
+transaction id below the xmin of the integrator's snapshot belongs to a transaction that has
+ended, so its entries are all visible to that snapshot or never will be; the next scan starts
+at that xmin (the horizon), so an entry that commits after a later-inserted one is neither
+skipped nor taken twice. On SQLite writers are serialised (transactions begin IMMEDIATE), so
+every committed entry id is above the last integrated one.
 
 Roots and proofs need O(log n) reads at any size.
 """
@@ -286,20 +287,17 @@ def _insert_sql() -> str:
 
 # --- Integrating ------------------------------------------------------------------------
 
-#: Committed entries without a leaf, in the order they will be integrated, and the xmin of
-#: the same snapshot (one statement, so both come from one snapshot). `own` lets a caller
-#: that appended in its own still-open transaction (a test) integrate those entries too;
-#: the horizon never passes xmin, so nothing of another running transaction is skipped.
+#: Visible (so committed) entries without a leaf from the horizon on, in the order they will
+#: be integrated, and the xmin of the same snapshot (one statement: one snapshot). Every
+#: transaction id below that xmin has ended, so every entry it will ever have is visible now:
+#: the next scan may start there. Entries of transactions still running are simply not
+#: visible yet, and are found by a later scan (their ids are at least xmin).
 _PG_CANDIDATES = """
-WITH snap AS MATERIALIZED (
-    SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin,
-           pg_current_xact_id_if_assigned() AS own
-)
+WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 SELECT snap.xmin::text, c.id, c.leaf_hash, c.txid::text
 FROM snap LEFT JOIN LATERAL (
     SELECT e.id, e.leaf_hash, e.txid FROM consents_logentry e
     WHERE e.txid >= %s::text::xid8
-      AND (e.txid < snap.xmin OR e.txid = snap.own)
       AND NOT EXISTS (SELECT 1 FROM consents_logleaf l WHERE l.entry_id = e.id)
     ORDER BY e.txid, e.id
     LIMIT %s

@@ -194,13 +194,15 @@ def connector_worker(
 
 
 def sweep_until(check: Any, seconds: float, what: str) -> None:
-    """Ask the worker to sweep once a second until `check()` holds."""
+    """Ask the worker to integrate the log and sweep once a second until `check()` holds."""
     from connectors.tasks import outbox_sweep_task
+    from consents.tasks import log_integrate_task
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
+        log_integrate_task.delay()  # what the integrator process does in `make run`
         outbox_sweep_task.delay()
         time.sleep(1)
     if not check():

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -141,9 +140,9 @@ def test_concurrent_writers_and_a_dying_integrator_skip_nothing_and_double_nothi
                 writer.end(commit=op == "commit", committed=committed)
             elif op == "integrate":
                 integrator(partial(log.log_integrate, batch=n))
-                if not any(s.has_xid for s in writers):  # nothing running: nothing waits
-                    integrated = set(LogLeaf.objects.values_list("entry_id", flat=True))
-                    assert integrated == committed
+                # Every committed entry, whatever still runs: nothing waits for a writer.
+                integrated = set(LogLeaf.objects.values_list("entry_id", flat=True))
+                assert integrated == committed
             else:
 
                 def die(leaves: int, at: int = at) -> None:
@@ -168,13 +167,15 @@ def test_concurrent_writers_and_a_dying_integrator_skip_nothing_and_double_nothi
 
 
 def test_an_entry_committed_after_a_later_one_is_integrated_after_it(committed_db: None) -> None:
-    """B takes its transaction id first, A appends (lower entry id), B appends and commits:
-    B's entry is integrated while A runs, A's once A commits, each exactly once."""
+    """A takes its transaction id first and appends (lower entry id), B appends and commits:
+    B's entry is integrated while A runs, A's once A commits (below the horizon B's batch
+    could have reached, had it not stopped at A's running transaction), each exactly once."""
     if connection.vendor != "postgresql":
         pytest.fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
     a, b, integrator = Session(), Session(), Session()
     committed: set[int] = set()
     try:
+        a.take_xid()
         b.take_xid()
         a.append(1)
         b.append(1)
@@ -183,7 +184,7 @@ def test_an_entry_committed_after_a_later_one_is_integrated_after_it(committed_d
         b.end(commit=True, committed=committed)
         assert integrator(log.log_integrate) == 1
         assert LogEntry.objects.get(id=second).seq == 0
-        assert not LogLeaf.objects.filter(entry_id=first).exists()  # A runs: it waits
+        assert not LogLeaf.objects.filter(entry_id=first).exists()  # A runs: not yet seen
         a.end(commit=True, committed=committed)
         assert integrator(log.log_integrate) == 1
         assert LogEntry.objects.get(id=first).seq == 1
@@ -258,10 +259,11 @@ def _is_integrated(entry_id: int) -> bool:
     return LogLeaf.objects.filter(entry_id=entry_id).exists()
 
 
-def test_integrator_process_publishes_a_signed_head_within_a_second(
+def test_integrator_process_publishes_a_signed_head_for_every_commit(
     committed_db: None, tmp_path: Path
 ) -> None:
-    """`manage.py log_integrator`, as bin/run-service starts it: the merge delay is bounded."""
+    """`manage.py log_integrator`, as bin/run-service starts it, integrates what commits and
+    signs the heads. (How soon, the merge delay, is measured by `make bench`, not here.)"""
     if connection.vendor != "postgresql":
         pytest.fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
     proc = subprocess.Popen(
@@ -272,25 +274,19 @@ def test_integrator_process_publishes_a_signed_head_within_a_second(
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(1.0)  # started and idle
-        delays = []
         for i in range(5):
             with transaction.atomic():
                 row = log.log_append(event_type=EventType.DECISION_DENY, body={"i": i})
-            committed_at = time.monotonic()
-            wait_for(partial(_is_integrated, row.id), 10, "the entry's integration")
-            delays.append(time.monotonic() - committed_at)
-        head = log.tree_head_sign()
-        assert head.tree_size == 5
-        assert (
-            bytes(head.root_hash)
-            == merkle.ListSource.from_entries(
-                [e.entry.encode() for e in log.iter_integrated()]
-            ).root()
-        )
-        # wait_for polls every 0.2 s; the integrator itself wakes every 0.05 s
-        assert max(delays) < 1.0, delays
+            wait_for(partial(_is_integrated, row.id), 60, "the entry's integration")
+            signed = log.tree_head_sign()
+            assert signed.tree_size == i + 1
+            assert (
+                bytes(signed.root_hash)
+                == merkle.ListSource.from_entries(
+                    [e.entry.encode() for e in log.iter_integrated()]
+                ).root()
+            )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    assert proc.returncode == 0
+    assert proc.returncode == 0  # a clean stop on SIGTERM
