@@ -239,8 +239,11 @@ def log_append(
         body=body,
     )
     entry_bytes = rfc8785.dumps(entry_obj)
+    columns = entry_columns(entry_obj)
+    for name in ("kind", "recipient", "purpose", "outcome"):
+        _check_column(name, columns[name])
     values = {
-        **entry_columns(entry_obj),
+        **columns,
         "entry": entry_bytes.decode("utf-8"),
         "leaf_hash": merkle.leaf_hash(entry_bytes),
     }
@@ -255,6 +258,15 @@ def log_append(
     row._state.db = connection.alias
     row.__dict__["leaf_seq"] = None  # pending integration (spares `seq` a query)
     return row
+
+
+def _check_column(name: str, value: str) -> None:
+    """A searchable text column must fit its column (and PostgreSQL text holds no NUL)."""
+    limit = _FIELDS[name].max_length
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"log entry {name} is longer than {limit} characters: {value[:20]!r}…")
+    if "\x00" in value:
+        raise ValueError(f"log entry {name} contains a NUL character")
 
 
 _COLUMNS = (

@@ -20,7 +20,7 @@ import rfc8785
 from consents import keys, merkle
 from consents import log as consent_log
 from consents.log import node_key
-from consents.models import LogEntry, LogNode, TreeHead
+from consents.models import LogBatch, LogEntry, LogNode, TreeHead
 from consents.treehead import verify_tree_head
 
 CHUNK = 2000
@@ -183,7 +183,10 @@ def verify_stored_log(*, check_consistency: bool = True) -> LogReport:
             f"verification failed at entry {min(size, current.size)}: the log head says "
             f"{current.size} entries, {size} are stored"
         )
-    if current.root_hash != merkle.frontier_root(frontier, size):
+    stored_edge = LogBatch.objects.order_by("-size").values_list("frontier", flat=True).first()
+    if current.root_hash != merkle.frontier_root(frontier, size) or (
+        stored_edge is not None and stored_edge != [h.hex() for h in frontier]
+    ):
         raise LogVerificationFailed(
             "the log head's right edge does not match the entries: the next appends "
             "would build on a rewritten tree"

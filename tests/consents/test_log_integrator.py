@@ -146,7 +146,10 @@ def test_entry_place_says_pending_then_gives_the_leaf_index(db: Any) -> None:
 
 # --- The entry format ---------------------------------------------------------------------
 
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
+TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"),
+    max_size=20,
+)
 
 
 @settings(
@@ -271,6 +274,23 @@ def test_v1_entries_still_give_the_columns_they_hold(db: Any) -> None:
 def test_malformed_entries_say_which_field_is_wrong(entry: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         log.entry_columns(entry)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("purpose", "x" * 65, "log entry purpose is longer than 64 characters"),
+        ("outcome", "permitted", "log entry outcome is longer than 8 characters"),
+        ("recipient", "a\x00b", "log entry recipient contains a NUL character"),
+    ],
+)
+def test_a_column_that_does_not_fit_is_refused_by_name(
+    db: Any, field: str, value: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message), transaction.atomic():
+        arguments: dict[str, Any] = {field: value}
+        log.log_append(event_type=EventType.DECISION_DENY, **arguments)
+    assert not LogEntry.objects.exists()
 
 
 @pytest.mark.parametrize("key", ["seq", "about", "v", "type"])

@@ -175,3 +175,16 @@ def test_signed_head_that_disagrees_with_the_entries_is_reported(
     )
     message = failure()
     assert "do not hash to the root of the signed tree head of size 3" in message
+
+
+def test_changed_right_edge_of_the_head_is_caught(attacker: Tamper, signed: int) -> None:
+    """The next batch builds on the stored right edge: a rewritten one is an alarm."""
+    from django.db import connection
+
+    edge = '["' + "00" * 32 + '"]'
+    if connection.vendor == "postgresql":
+        sql = "UPDATE consents_logbatch SET frontier = CAST(%s AS jsonb) WHERE size = %s"
+    else:
+        sql = "UPDATE consents_logbatch SET frontier = %s WHERE size = %s"
+    attacker(sql, [edge, signed])
+    assert "the log head's right edge does not match the entries" in failure()
