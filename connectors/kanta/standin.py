@@ -10,7 +10,8 @@ Every received resource is validated with ``fhir.resources`` (R4B, identical to 
 types) and rejected with an OperationOutcome if invalid; Observation and
 QuestionnaireResponse (Kanta PHR content) must also name a PHR profile in ``meta.profile``,
 as Kanta PHR checks ``meta.profile``; required FHIR bindings and the PHR profile claimed are
-checked with ``consents.fhir_terminology``, the same check Tahto runs before sending. Errors are OperationOutcome resources.
+checked with ``consents.fhir_terminology``, the same check Tahto runs before sending.
+Errors are OperationOutcome resources.
 
 For tests: ``POST /_faults {"mode": "500"|"timeout"|"garbage", "count": n, "seconds": s}``
 makes the next n FHIR requests fail (``timeout`` does the work but answers only after s
