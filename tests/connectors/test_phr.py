@@ -175,3 +175,23 @@ def test_a_phr_profile_claimed_for_other_data_is_refused_before_anything_is_queu
     assert error["pointer"] == "/resources/0/meta/profile/0"
     assert "fiphr-sd-steps" in error["message"]
     assert not OutboxItem.objects.exists()
+
+
+def test_a_queued_resource_that_breaks_a_required_binding_is_never_sent(
+    kanta: Any, citizen: Any
+) -> None:
+    grant(citizen, "wellbeing-sharing", scope=wellbeing_scope(targets=[{"type": "kanta-phr"}]))
+    submit(citizen, steps(2222))
+    item = OutboxItem.objects.get(connector="kanta.phr")
+    payload = dict(item.payload or {})
+    payload["resources"] = [{**payload["resources"][0], "status": "done"}]  # changed in the queue
+    OutboxItem.objects.filter(pk=item.pk).update(payload=payload)
+    assert set(pump("kanta.phr").values()) == {S.PARKED}
+    item.refresh_from_db()
+    assert "Observation.status" in item.last_error
+    assert not any(
+        r.get("valueQuantity", {}).get("value") == 2222
+        for r in kanta.search(
+            "Observation", patient=f"urn:oid:1.2.246.21|{citizen.personal_identity_code}"
+        )
+    )
