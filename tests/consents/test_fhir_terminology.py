@@ -6,6 +6,11 @@ resource type Tahto handles that is bound with strength "required" is tested her
 outside its value set, and must be refused with the element named and the allowed codes listed.
 """
 
+import importlib.util
+import io
+import json
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,3 +217,80 @@ def test_each_required_binding_of_a_datatype_refuses_a_code_outside_its_value_se
     found = list(_walk({key: value}, dtype, dtype, dtype, ""))
     assert [i.value_set for i in found] == [entry["valueSet"]]
     assert found[0].path.startswith(path)
+
+
+def _tool() -> Any:
+    path = Path(__file__).resolve().parents[2] / "tools" / "fhir_required_bindings.py"
+    spec = importlib.util.spec_from_file_location("fhir_required_bindings", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _package(tmp_path: Path, docs: dict[str, dict[str, Any]]) -> Path:
+    tgz = tmp_path / "package.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        for name, doc in docs.items():
+            data = json.dumps(doc).encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return tgz
+
+
+def test_the_generator_expands_required_bindings_from_a_package(tmp_path: Path) -> None:
+    element = {"path": "Observation.status", "type": [{"code": "code"}], "max": "1"}
+    tgz = _package(
+        tmp_path,
+        {
+            "package.json": {"name": "hl7.fhir.r4.core", "version": "4.0.1", "license": "CC0-1.0"},
+            "StructureDefinition-Observation.json": {
+                "resourceType": "StructureDefinition",
+                "url": "http://hl7.org/fhir/StructureDefinition/Observation",
+                "type": "Observation",
+                "kind": "resource",
+                "derivation": "specialization",
+                "snapshot": {
+                    "element": [
+                        {"path": "Observation"},
+                        {
+                            **element,
+                            "binding": {
+                                "strength": "required",
+                                "valueSet": "http://hl7.org/fhir/ValueSet/s|4.0.1",
+                            },
+                        },
+                        {
+                            "path": "Observation.language",
+                            "type": [{"code": "code"}],
+                            "binding": {"strength": "preferred", "valueSet": "urn:other"},
+                        },
+                    ]
+                },
+            },
+            "ValueSet-s.json": {
+                "resourceType": "ValueSet",
+                "url": "http://hl7.org/fhir/ValueSet/s",
+                "name": "S",
+                "compose": {"include": [{"system": "http://hl7.org/fhir/s"}]},
+            },
+            "CodeSystem-s.json": {
+                "resourceType": "CodeSystem",
+                "url": "http://hl7.org/fhir/s",
+                "content": "complete",
+                "concept": [{"code": "a", "concept": [{"code": "a1"}]}, {"code": "b"}],
+            },
+        },
+    )
+    table = _tool().generate(tgz)
+    assert table["source"]["package"] == "hl7.fhir.r4.core"
+    assert table["types"]["Observation"]["elements"] == {
+        "Observation.status": {
+            "types": ["code"],
+            "valueSet": "http://hl7.org/fhir/ValueSet/s",
+        }
+    }
+    assert table["valueSets"]["http://hl7.org/fhir/ValueSet/s"]["codes"] == {
+        "http://hl7.org/fhir/s": ["a", "a1", "b"]
+    }
