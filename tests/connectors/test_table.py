@@ -99,3 +99,11 @@ def test_an_item_whose_connector_left_the_table_is_parked_with_its_reason(
     assert register.sent == []
     failed = LogEntry.objects.get(event_type=EventType.DATA_FAILED)
     assert failed.recipient == "register.withdrawal" and failed.subject_id == citizen.id
+
+
+def test_the_outbox_sends_its_task_by_the_name_of_the_delivering_task() -> None:
+    from connectors import tasks
+    from mydata_operator.celery import app
+
+    # The outbox does not import the tasks (they import it); a renamed task would break here.
+    assert app.tasks[outbox.DELIVER_TASK].run is tasks.outbox_deliver_task.run
