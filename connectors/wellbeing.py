@@ -18,12 +18,19 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+import schemas
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 from consents.states import Kind, Status
 
 from .base import OutboxConnector
-from .kanta.phr import KANTA_PHR, KantaPhrConnector, _marked, wellbeing_validate
+from .kanta.phr import (
+    KANTA_PHR,
+    KantaPhrConnector,
+    _conformance_issues,
+    _marked,
+    wellbeing_validate,
+)
 from .models import Endpoint
 from .outbox import outbox_enqueue
 from .providers.connector import ProviderFhirConnector
@@ -84,6 +91,12 @@ def wellbeing_submit(
         _marked(r, index=i, submission=submission, source=source_application, category=c)
         for i, (r, c) in enumerate(zip(resources, categories, strict=True))
     ]
+    # What will travel must conform too (e.g. a PHR profile the app claimed for other data).
+    issues = [
+        issue for i, r in enumerate(marked) for issue in _conformance_issues(r, f"/resources/{i}")
+    ]
+    if issues:
+        raise schemas.SchemaValidationError(issues)
     wanted = frozenset(categories)
     now = timezone.now()
     results: list[TargetResult] = []

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from django.conf import settings
 
+from consents.fhir_terminology import FhirConformanceError, fhir_check
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
 from ..base import ConnectorError, Delivery, OutboxConnector
@@ -64,11 +65,19 @@ class FhirPushConnector(OutboxConnector):
         payload = item.payload or {}
         client = self.client(item)
         patient = patient_reference(item.subject_id)
+        outgoing = [
+            {**resource, "subject": patient}
+            for resource in payload.get("resources") or []
+            # narrowed since it was queued: only what is permitted now moves
+            if resource_category(resource) in decision.permitted_categories
+        ]
+        try:  # nothing leaves that breaks a required binding or profile, not even in part
+            for out in outgoing:
+                fhir_check(out)
+        except FhirConformanceError as exc:
+            raise ConnectorError(f"outbox item {item.key}: {exc}", True) from exc
         sent: dict[str, int] = {}
-        for resource in payload.get("resources") or []:
-            if resource_category(resource) not in decision.permitted_categories:
-                continue  # narrowed since it was queued: only what is permitted now moves
-            out = {**resource, "subject": patient}
+        for out in outgoing:
             idents = (
                 out["identifier"] if isinstance(out["identifier"], list) else [out["identifier"]]
             )

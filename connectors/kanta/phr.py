@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 import schemas
 from consents.fhir import DATA_CATEGORY_SYSTEM
+from consents.fhir_terminology import fhir_issues
 from consents.policy import Flow, Recipient
 
 from ..categories import PHR_PROFILE_BASE, is_wellbeing, resource_category
@@ -60,6 +61,11 @@ def _fhir_issues(resource: dict[str, Any], pointer: str) -> list[schemas.Validat
     return []
 
 
+def _conformance_issues(resource: dict[str, Any], pointer: str) -> list[schemas.ValidationIssue]:
+    """Required bindings and claimed PHR profiles (consents.fhir_terminology), as issues."""
+    return [_issue(pointer + i.pointer, i.message, "fhir-binding") for i in fhir_issues(resource)]
+
+
 def wellbeing_validate(resources: Any) -> list[str]:
     """Check a submission; return each resource's data category, or raise with every error."""
     if not isinstance(resources, list) or not resources:
@@ -84,7 +90,7 @@ def wellbeing_validate(resources: Any) -> list[str]:
             )
             categories.append("")
             continue
-        found = _fhir_issues(resource, pointer)
+        found = _fhir_issues(resource, pointer) or _conformance_issues(resource, pointer)
         issues.extend(found)
         category = resource_category(resource) or ""
         if not found and not is_wellbeing(category):
