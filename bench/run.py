@@ -436,8 +436,11 @@ def main() -> None:
             }
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    out = ROOT / "docs" / "benchmarks" / os.environ.get(
-        "BENCH_OUT", f"results-{results['database']}.json"
+    out = (
+        ROOT
+        / "docs"
+        / "benchmarks"
+        / os.environ.get("BENCH_OUT", f"results-{results['database']}.json")
     )
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
