@@ -16,12 +16,13 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import transaction
 
 import schemas
 
 from .duo import duo_match
 from .events import EventType
+from .locks import consent_lock_shared
 from .log import log_append
 from .models import Consent, LogEntry
 from .states import Kind, Provision, Status
@@ -423,36 +424,14 @@ def consents_for_decision(request: DecisionRequest) -> list[Consent]:
     return list(_consents_query(request))
 
 
-#: How often a decision re-reads when the consents it locked changed under it (each round
-#: follows a change that committed meanwhile, so more than a few means a runaway writer).
-_LOCK_ROUNDS = 8
-
-
 def consents_for_decision_locked(request: DecisionRequest) -> list[Consent]:
-    """The consents of the request, read under a SHARE row lock held until the caller's
-    transaction ends, so that a withdrawal, pause, expiry or termination of any of them
-    (which lock their row FOR UPDATE) waits for this decision, and a decision that started
-    after one of them waits for it and sees it. Decisions do not block one another.
-
-    Must run inside a transaction. On PostgreSQL a locking read that waited sees the rows
-    it waited for as they are now, but not rows created meanwhile (the new version a change
-    made), so the read repeats until two rounds return the same rows. SQLite has no row
-    locks: it runs one writing transaction at a time (IMMEDIATE), which orders them anyway.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("a locked decision read must run inside a transaction")
-    qs = _consents_query(request)
-    if connection.vendor != "postgresql":
-        return list(qs)
-    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
-    seen: frozenset[UUID] | None = None
-    for _ in range(_LOCK_ROUNDS):
-        consents = list(Consent.objects.raw(f"{sql} FOR SHARE", params))
-        ids = frozenset(c.id for c in consents)
-        if ids == seen:
-            return consents
-        seen = ids
-    raise RuntimeError(f"the consents of subject {request.subject_id} kept changing")
+    """The consents of the request, read after taking the subject's consent lock shared
+    (`consents.locks`): held until the caller's transaction ends, so a withdrawal, pause,
+    expiry or termination of the subject's consents (which take it exclusive) waits for
+    this decision, and a decision that comes after one waits for it and sees it. Decisions
+    share the lock, so they do not wait for one another. Must run inside a transaction."""
+    consent_lock_shared(request.subject_id)
+    return list(_consents_query(request))
 
 
 def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:

@@ -32,7 +32,7 @@ from consents import services
 from consents.errors import ConsentError
 from consents.models import Consent
 from consents.states import Status
-from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.access import representations_of
 from mydata_operator.identity.models import Provider
 from mydata_operator.identity.selectors import person_for_user
 
@@ -84,7 +84,7 @@ class ConsentAuthorizationView(AuthorizationView):
         target = consent_for_authorization(
             details=self._details,
             provider=provider,
-            visible_subjects=subjects_visible_to(self.request.user),
+            representations=representations_of(self.request.user),
             at=timezone.now(),
         )
         self._consent, self._pending = target.consent, target.pending

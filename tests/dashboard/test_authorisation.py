@@ -153,6 +153,39 @@ def test_a_mandate_limited_to_one_kind_refuses_another_kind_with_a_clear_message
     assert theirs.status == "active"
 
 
+def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
+    citizen: Person, other_citizen: Person, frozen_now: datetime
+) -> None:
+    services.mandate_create(
+        principal_id=other_citizen.id,
+        agent_id=citizen.id,
+        basis=Mandate.Basis.MANDATE,
+        kinds=["needs-assessment"],
+        actor=services.Actor.person(other_citizen.id),
+    )
+    covered = grant(other_citizen, "needs-assessment")
+    not_covered = grant(other_citizen, "provider-sharing")
+    client = signed_in(citizen)
+
+    overview = client.get("/consents/")
+    theirs = [s for s in overview.context["sections"] if s["subject"].person == other_citizen]
+    assert [[c["consent"].id for c in g["current"]] for g in theirs[0]["groups"]] == [[covered.id]]
+    assert client.get(f"/consents/{covered.id}/").status_code == 200
+    hidden = client.get(f"/consents/{not_covered.id}/")
+    assert hidden.status_code == 403
+    assert hidden.templates[0].name == "dashboard/not_covered.html"
+    assert "dashboard/consent_detail.html" not in [t.name for t in hidden.templates]
+    assert "valtuutusta" in hidden.content.decode()
+    new = client.get(f"/consents/new/provider-sharing/?for={other_citizen.id}")
+    assert new.status_code == 404
+
+    assert client.post(f"/consents/{not_covered.id}/withdraw/").status_code == 403
+    assert client.post(f"/consents/{covered.id}/withdraw/").status_code == 302
+    covered.refresh_from_db()
+    not_covered.refresh_from_db()
+    assert (covered.status, not_covered.status) == ("withdrawn", "active")
+
+
 def test_a_child_come_of_age_is_told_their_guardian_gave_consents(
     family: Family, frozen_now: datetime
 ) -> None:

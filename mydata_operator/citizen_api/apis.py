@@ -26,7 +26,7 @@ from consents import fhir, services
 from consents.errors import not_permitted
 from consents.log import b64, iso
 from consents.models import Consent, LogEntry, Receipt
-from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.access import consent_visible_to, consents_visible_to
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.selectors import person_for_user
@@ -162,8 +162,10 @@ def _actor(request: Request) -> services.Actor:
 
 
 def _visible_consent(request: Request, consent_id: UUID) -> Consent:
+    """A consent the user may act on; anything else (someone else's, or of a kind their
+    mandate does not cover) is "not found"."""
     consent = Consent.objects.filter(id=consent_id).select_related("notice").first()
-    if consent is None or consent.subject_id not in subjects_visible_to(request.user):
+    if consent is None or not consent_visible_to(request.user, consent):
         raise Http404
     return consent
 
@@ -182,7 +184,7 @@ class ConsentListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         _actor(request)
-        qs = Consent.objects.filter(subject_id__in=subjects_visible_to(request.user))
+        qs = Consent.objects.filter(consents_visible_to(request.user))
         for param, field in (("kind", "kind"), ("status", "status"), ("subject", "subject_id")):
             if value := request.query_params.get(param):
                 qs = qs.filter(**{field: value})
@@ -384,7 +386,7 @@ class ReceiptDownloadApi(APIView):
     )
     def get(self, request: Request, receipt_id: UUID) -> HttpResponse:
         receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()
-        if receipt is None or receipt.consent.subject_id not in subjects_visible_to(request.user):
+        if receipt is None or not consent_visible_to(request.user, receipt.consent):
             raise Http404
         response = HttpResponse(receipt.jws, content_type="application/jose")
         stamp = timezone.localtime(receipt.issued_at).strftime("%Y%m%d-%H%M%S")
