@@ -272,3 +272,41 @@ def test_periodic_task_revokes_the_tokens_of_ended_consents(
     assert tokens_revoke_ended_task() == 2
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_the_log_handler_revokes_on_a_pause_once_and_is_safe_to_run_again(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    citizen: Person,
+) -> None:
+    from oauth2_provider.models import AccessToken
+
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token_for(citizen_browser, provider_client, consent_request)
+    assert tokens_revoke_follow() == 0
+    services.consent_pause(
+        consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
+    )
+    assert tokens_revoke_follow() == 2
+    assert not AccessToken.objects.exists()
+    assert tokens_revoke_follow() == 0  # the cursor moved on; nothing is revoked twice
+
+
+def test_the_log_handler_revokes_when_the_consent_expires(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    frozen_now: datetime,
+) -> None:
+    from oauth2_provider.models import RefreshToken
+
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token_for(citizen_browser, provider_client, consent_request)
+    later = frozen_now + timedelta(days=91)
+    with time_machine.travel(later, tick=False):
+        assert services.consents_expire(now=later) == 1
+        assert tokens_revoke_follow() == 2
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
