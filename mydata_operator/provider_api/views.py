@@ -213,9 +213,7 @@ class WebhookListApi(ProviderApi):
         tags=["provider: webhooks"],
     )
     def get(self, request: Request) -> Response:
-        qs = Endpoint.objects.filter(
-            organisation_id=self.principal(request).organisation_id, kind=Endpoint.Kind.WEBHOOK
-        ).order_by("created_at")
+        qs = selectors.webhooks_for(organisation_id=self.principal(request).organisation_id)
         return Response({"webhooks": [_webhook_json(e) for e in qs]})
 
     @extend_schema(
@@ -245,11 +243,9 @@ class WebhookDetailApi(ProviderApi):
         tags=["provider: webhooks"],
     )
     def delete(self, request: Request, webhook_id: UUID) -> Response:
-        endpoint = Endpoint.objects.filter(
-            id=webhook_id,
-            kind=Endpoint.Kind.WEBHOOK,
-            organisation_id=self.principal(request).organisation_id,
-        ).first()
+        endpoint = selectors.webhook_for(
+            webhook_id=webhook_id, organisation_id=self.principal(request).organisation_id
+        )
         if endpoint is None:
             raise Http404
         services.webhook_delete(provider=self.principal(request).provider, endpoint=endpoint)
