@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from connectors.models import OfferDelivery
 from consents import representation
 from consents.models import Consent, LogEntry, Mandate, Receipt
+from consents.policy import KINDS_FOR_FLOW
 from consents.states import Status
 from mydata_operator.identity.models import Person, Provider
 
@@ -379,16 +380,28 @@ class Disclosure:
     flow: str
 
 
+def _disclosures_covered(subject_id: UUID, kinds: frozenset[str]) -> Q:
+    """Entries about flows under consents of these kinds (and denials, which name no
+    consent, of flows these kinds decide)."""
+    lineages = Consent.objects.filter(subject_id=subject_id, kind__in=kinds).values("lineage")
+    flows = [flow.value for flow, decided_by in KINDS_FOR_FLOW.items() if kinds & set(decided_by)]
+    return Q(consent_lineage__in=lineages) | Q(consent_lineage__isnull=True, kind__in=flows)
+
+
 def disclosures(
     subject_id: UUID,
     *,
+    kinds: frozenset[str] | None = None,
     recipient: str = "",
     outcome: str = "",
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[LogEntry]:
-    """Data-flow decisions and deliveries under the subject's consents, newest first."""
+    """Data-flow decisions and deliveries under the subject's consents, newest first; only
+    under consents of `kinds` when given (an agent's mandate for some kinds)."""
     qs = LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+    if kinds is not None:
+        qs = qs.filter(_disclosures_covered(subject_id, kinds))
     if recipient:
         qs = qs.filter(recipient=recipient)
     if outcome == "delivered":
@@ -402,10 +415,10 @@ def disclosures(
     return qs.order_by("-seq")
 
 
-def disclosure_recipients(subject_id: UUID) -> list[str]:
+def disclosure_recipients(subject_id: UUID, kinds: frozenset[str] | None = None) -> list[str]:
     return sorted(
         set(
-            LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+            disclosures(subject_id, kinds=kinds)
             .exclude(recipient="")
             .values_list("recipient", flat=True)
         )

@@ -685,7 +685,8 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
     subject = S.subject_or_404(person, request.GET.get("for"), at=at)
     names = _names()
     recipients = [
-        (r, S.recipient_name(r, names)) for r in S.disclosure_recipients(subject.person.id)
+        (r, S.recipient_name(r, names))
+        for r in S.disclosure_recipients(subject.person.id, subject.kinds)
     ]
     form = DisclosureFilterForm(request.GET or None, recipients=recipients)
     filters: dict[str, Any] = {}
@@ -702,7 +703,7 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
             if d.get("end")
             else None,
         }
-    paginator = Paginator(S.disclosures(subject.person.id, **filters), 20)
+    paginator = Paginator(S.disclosures(subject.person.id, kinds=subject.kinds, **filters), 20)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -10,8 +10,9 @@ from django.test import Client
 
 from consents import services
 from consents.models import Consent, Mandate, Receipt
+from consents.policy import DecisionRequest, Flow, Recipient, decide_and_log
 from mydata_operator.identity.models import Person
-from tests.conftest import Family, grant, provider_sharing_scope
+from tests.conftest import PROVIDER_OID, Family, grant, provider_sharing_scope
 
 from .conftest import signed_in
 
@@ -178,6 +179,19 @@ def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
     assert "valtuutusta" in hidden.content.decode()
     new = client.get(f"/consents/new/provider-sharing/?for={other_citizen.id}")
     assert new.status_code == 404
+
+    decide_and_log(
+        DecisionRequest(
+            subject_id=other_citizen.id,
+            flow=Flow.PROVIDER_ACCESS,
+            recipient=Recipient(organisation=PROVIDER_OID),
+            at=frozen_now,
+            data_categories=frozenset({"conditions"}),
+        )
+    )
+    disclosed = {"for": str(other_citizen.id)}
+    assert signed_in(other_citizen).get("/disclosures/", disclosed).context["rows"]
+    assert client.get("/disclosures/", disclosed).context["rows"] == []
 
     assert client.post(f"/consents/{not_covered.id}/withdraw/").status_code == 403
     assert client.post(f"/consents/{covered.id}/withdraw/").status_code == 302
