@@ -310,3 +310,22 @@ def test_the_log_handler_revokes_when_the_consent_expires(
         assert services.consents_expire(now=later) == 1
         assert tokens_revoke_follow() == 2
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_a_termination_by_the_provider_ends_its_tokens_through_the_log(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token = token_for(citizen_browser, provider_client, consent_request)
+    gone = Client().delete(
+        f"/api/v1/consent-requests/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic
+    )
+    assert gone.status_code == 204
+    refused = fetch(token, "Condition")  # refused at once, before any handler ran
+    assert refused.status_code == 403 and refused.json()["code"] == "terminated"
+    assert fetch(token, "Condition").status_code == 401
+    assert tokens_revoke_follow() == 0  # already revoked when the call met the ended consent
