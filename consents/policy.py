@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 import schemas
 
@@ -410,7 +411,7 @@ def decide(
 FREQUENCY_WINDOW = timedelta(hours=24)
 
 
-def _consents_query(request: DecisionRequest) -> Any:
+def _consents_query(request: DecisionRequest) -> QuerySet[Consent]:
     qs = Consent.objects.filter(
         subject_id=request.subject_id, kind__in=KINDS_FOR_FLOW[request.flow]
     ).exclude(status__in=[Status.SUPERSEDED])
