@@ -450,6 +450,16 @@ def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
     return usage
 
 
+def _consent_purpose(decision: Decision, consents: Iterable[Consent]) -> str:
+    """The purpose the deciding consent names, for a request bound to it that names none (a
+    token's call: its purpose is the consent's, so it is logged, not compared)."""
+    for consent in consents:
+        if consent.id == decision.consent_id and isinstance(consent.scope, dict):
+            purpose = consent.scope.get("purpose")
+            return purpose if isinstance(purpose, str) else ""
+    return ""
+
+
 def _granted(request: DecisionRequest) -> dict[str, Any] | None:
     """What the recipient's own authorisation granted, as the decision entry records it."""
     if request.granted_categories is None and request.granted_actions is None:
@@ -472,6 +482,7 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
     with transaction.atomic():
         consents = consents_for_decision_locked(request)
         decision = decide(request, consents, _usage(consents, request.at))
+        purpose = request.purpose or _consent_purpose(decision, consents)
         entry = log_append(
             event_type=EventType.DECISION_PERMIT if decision.permit else EventType.DECISION_DENY,
             occurred_at=request.at,
@@ -482,13 +493,13 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
             recipient=request.recipient.organisation
             or request.recipient.kind
             or ("kanta-phr" if request.recipient.kanta_phr else ""),
-            purpose=request.purpose,
+            purpose=purpose,
             outcome=decision.outcome,
             body={
                 "flow": request.flow.value,
                 "recipient": request.recipient.as_dict(),
                 "requestedBy": requested_by or None,
-                "purpose": request.purpose or None,
+                "purpose": purpose or None,
                 "categories": sorted(request.data_categories),
                 "permitted": sorted(decision.permitted_categories),
                 "source": request.source or None,

@@ -115,6 +115,7 @@ def test_the_decision_logs_what_the_token_was_granted(
         event_type=EventType.DECISION_PERMIT, consent_lineage=consent_request.lineage
     )
     body = json.loads(permit.entry)
+    assert permit.purpose == body["purpose"] == "care"  # the consent's, logged, not compared
     assert body["granted"]["categories"] == ["conditions"]
     assert body["permitted"] == ["conditions"]
 
