@@ -8,6 +8,7 @@ its withdrawal, and no call that began after the withdrawal committed gets data.
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -31,6 +32,14 @@ ROUNDS = 3
 class Call:
     started: float
     status: int
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.01)
 
 
 def _history(browser: Client, consent: Consent) -> list[str]:
@@ -66,13 +75,22 @@ def _race(
     threads = [threading.Thread(target=caller) for _ in range(CALLERS)]
     for thread in threads:
         thread.start()
+
+    def served() -> int:
+        with lock:
+            return sum(c.status == 200 for c in calls)
+
+    def begun_after(moment: float) -> int:
+        with lock:
+            return sum(c.started > moment for c in calls)
+
     try:
-        time.sleep(0.6)  # calls are in flight
+        wait_for(lambda: served() >= CALLERS, 60, "calls that get data before the withdrawal")
         services.consent_withdraw(
             consent=Consent.objects.get(id=consent.id), actor=services.Actor.person(citizen.id)
         )
         committed = time.monotonic()
-        time.sleep(0.4)  # and go on after it
+        wait_for(lambda: begun_after(committed) >= CALLERS, 60, "calls after the withdrawal")
     finally:
         stop.set()
         for thread in threads:
