@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consents import representation
-from consents.models import Consent
+from consents.models import Consent, LogEntry
+from consents.policy import KINDS_FOR_FLOW
 from mydata_operator.identity.selectors import person_for_user
 
 
@@ -33,3 +34,34 @@ def consent_visible_to(user: object, consent: Consent) -> bool:
     return person is not None and representation.may_act(
         person_id=person.id, subject_id=consent.subject_id, kind=consent.kind, at=timezone.now()
     )
+
+
+def _entry_kinds(entry: LogEntry) -> frozenset[str] | None:
+    """The consent kinds a log entry is about (None: none in particular, e.g. a mandate)."""
+    if entry.consent_lineage is not None:
+        kind = (
+            Consent.objects.filter(lineage=entry.consent_lineage)
+            .values_list("kind", flat=True)
+            .first()
+        )
+        if kind is not None:
+            return frozenset({kind})
+    flows = {flow.value: kinds for flow, kinds in KINDS_FOR_FLOW.items()}
+    if entry.kind in flows:
+        return frozenset(flows[entry.kind])
+    return None
+
+
+def entry_visible_to(user: object, entry: LogEntry) -> bool:
+    """May the user read this log entry? Their own, or one about a kind of consent they
+    act on for its subject (an entry about no kind only with a mandate for every kind)."""
+    if entry.subject_id is None:
+        return False
+    for rep in representations_of(user):
+        if rep.subject_id != entry.subject_id:
+            continue
+        if rep.kinds is None:
+            return True
+        kinds = _entry_kinds(entry)
+        return kinds is not None and bool(kinds & rep.kinds)
+    return False

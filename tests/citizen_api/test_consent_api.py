@@ -218,6 +218,10 @@ def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
         assert hidden.status_code == 404 and hidden["Content-Type"] == "application/problem+json"
     receipt = Receipt.objects.get(consent=not_covered)
     assert client.get(f"/api/v1/me/receipts/{receipt.id}.jws").status_code == 404
+    seen = LogEntry.objects.get(consent_id=covered.id).seq
+    unseen = LogEntry.objects.get(consent_id=not_covered.id).seq
+    assert client.get(f"/api/v1/log/entries/{seen}").status_code == 200
+    assert client.get(f"/api/v1/log/entries/{unseen}").status_code == 404
 
     refused = post(client, f"/api/v1/me/consents/{not_covered.id}/withdraw", {})
     assert refused.status_code == 404
