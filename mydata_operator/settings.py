@@ -228,6 +228,10 @@ TAHTO_OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("TAHTO_OUTBOX_BACKOFF_MA
 TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS = float(
     os.environ.get("TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS", "120")
 )
+# Webhooks go only to https URLs whose every address is public (see
+# connectors/providers/destinations.py). For tests and the local demo only, this lets a
+# receiver on loopback (http too) through; never turn it on in production.
+TAHTO_WEBHOOK_ALLOW_LOOPBACK = _env_bool("TAHTO_WEBHOOK_ALLOW_LOOPBACK", False)
 _sweep_seconds = float(os.environ.get("TAHTO_OUTBOX_SWEEP_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["connectors-sweep"] = {
     "task": "connectors.tasks.outbox_sweep_task",

@@ -5,6 +5,8 @@
   PHR (decided again at sending, narrowed to what is permitted then).
 * ``WebhookConnector`` (outbox ``provider.webhook``): a consent change told to the provider's
   webhook, signed (``signing.py``), metadata only; it carries no data, so it needs no decision.
+  Its URL is checked again before sending (``destinations.py``: https, public addresses only);
+  a refused URL parks the item with the reason and nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..http import request_json
 from ..kanta.client import FhirClient
 from ..kanta.phr import FhirPushConnector
 from ..models import Endpoint, OutboxItem
+from .destinations import UnsafeDestination, destination_check, guarded_session
 from .signing import SIGNATURE_HEADER, notification_body, notification_sign
 
 
@@ -53,6 +56,10 @@ class WebhookConnector(OutboxConnector):
 
     def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
         endpoint = _endpoint(item, Endpoint.Kind.WEBHOOK)
+        try:
+            destination_check(endpoint.url)
+        except UnsafeDestination as exc:
+            raise ConnectorError(f"webhook URL refused: {exc}", permanent=True) from None
         notification = (item.payload or {}).get("notification") or {}
         body = notification_body(notification)
         request_json(
@@ -65,6 +72,7 @@ class WebhookConnector(OutboxConnector):
                 SIGNATURE_HEADER: notification_sign(body),
             },
             expect_json=False,
+            session=guarded_session(),
         )
         return Delivery(
             endpoint.organisation_id,

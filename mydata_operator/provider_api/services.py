@@ -8,6 +8,7 @@ from django.utils import timezone
 
 import schemas
 from connectors.models import Endpoint
+from connectors.providers.destinations import UnsafeDestination, destination_check
 from consents import services
 from consents.errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from consents.models import Consent
@@ -164,8 +165,13 @@ def pending_request_terminate(*, pending: PendingConsentRequest) -> None:
 
 
 def webhook_register(*, provider: Provider, url: str) -> Endpoint:
-    if not url.startswith(("https://", "http://")):
-        raise invalid("/url", "The webhook URL must be an absolute http(s) URL.")
+    """Register a webhook: https to public addresses only, checked after resolving the name
+    (and again at every delivery)."""
+    try:
+        destination_check(url)
+    except UnsafeDestination as exc:
+        message = f"The webhook URL is refused: {exc}."
+        raise invalid("/url", message, "webhook-url-refused") from None
     endpoint, _ = Endpoint.objects.update_or_create(
         organisation_id=provider.organisation_id,
         kind=Endpoint.Kind.WEBHOOK,

@@ -2,10 +2,14 @@
 
 from typing import Any
 
-from connectors.models import OutboxItem
+import pytest
+import requests
+
+from connectors.models import Endpoint, OutboxItem
+from connectors.providers.destinations import guarded_session
 from connectors.providers.signing import SIGNATURE_HEADER, notification_verify
 from consents import keys, services
-from tests.conftest import grant
+from tests.conftest import PROVIDER_OID, grant
 from tests.connectors.conftest import json_body, pump
 
 
@@ -58,3 +62,49 @@ def test_a_provider_the_consent_does_not_concern_hears_nothing(
     grant(other_citizen, "biobank")  # concerns the biobank, not Terveys Oy
     pump()
     assert webhook_receiver.received == []
+
+
+def test_delivery_to_a_loopback_webhook_is_refused_by_default(
+    kanta: Any, citizen: Any, provider_webhook: Any, webhook_receiver: Any, settings: Any
+) -> None:
+    settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = False  # the production default
+    grant(citizen, "provider-sharing")
+    assert set(pump("provider.webhook").values()) == {OutboxItem.Status.PARKED}
+    item = OutboxItem.objects.get(connector="provider.webhook")
+    assert "webhook URL refused" in item.last_error
+    assert "127.0.0.1, a loopback address" in item.last_error
+    assert webhook_receiver.received == []  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "a cloud metadata address"),
+        ("http://[::1]:8000/admin/", "a loopback address"),
+        ("https://10.0.0.1/", "a private address"),
+        ("https://localhost:8443/hooks", "localhost resolves to 127.0.0.1"),
+        ("http://1.1.1.1/hooks", "must use https"),
+    ],
+)
+def test_an_unsafe_webhook_url_is_parked_before_connecting(
+    kanta: Any, citizen: Any, db: Any, url: str, why: str
+) -> None:
+    # Stored before the check existed, or by hand: the delivery checks again.
+    Endpoint.objects.create(organisation_id=PROVIDER_OID, kind=Endpoint.Kind.WEBHOOK, url=url)
+    grant(citizen, "provider-sharing")
+    # Parked at once (permanent), not pending: a refused connection would have been retried.
+    assert set(pump("provider.webhook").values()) == {OutboxItem.Status.PARKED}
+    item = OutboxItem.objects.get(connector="provider.webhook")
+    assert why in item.last_error and item.attempts == 1
+
+
+def test_the_sending_connection_itself_refuses_a_non_public_address(
+    webhook_receiver: Any, settings: Any
+) -> None:
+    """Against DNS rebinding: the socket is opened only to an address checked just then."""
+    settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = False
+    with pytest.raises(requests.ConnectionError, match="a loopback address"):
+        guarded_session().post(webhook_receiver.url, data=b"{}", timeout=5)
+    assert webhook_receiver.received == []
+    settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = True
+    assert guarded_session().post(webhook_receiver.url, data=b"{}", timeout=5).status_code == 204
