@@ -15,7 +15,7 @@ from consents.models import Consent
 from consents.states import Kind
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.models import Person, Provider
-from schemas.hetu import parse_hetu
+from mydata_operator.identity.selectors import subject_id_for_code
 
 from . import binding
 from .models import PendingConsentRequest
@@ -48,22 +48,6 @@ def scope_check_requester(*, kind: str, scope: dict[str, Any], provider: Provide
                 )
 
 
-def subject_for_code(code: str) -> Person:
-    """The person with this identity code; a placeholder (no account) if not yet known.
-
-    Creating the placeholder keeps the answer the same whether or not the person uses Tahto,
-    so a provider cannot probe who is registered.
-    """
-    person = Person.objects.filter(personal_identity_code=code).first()
-    if person is not None:
-        return person
-    person, _ = Person.objects.get_or_create(
-        personal_identity_code=code,
-        defaults={"given_name": "", "family_name": "", "birth_date": parse_hetu(code).birth_date},
-    )
-    return person
-
-
 @transaction.atomic
 def provider_consent_request(*, provider: Provider, body: Any) -> Consent | PendingConsentRequest:
     """A provider's request for a citizen's consent (POST /consent-requests); without a
@@ -73,9 +57,12 @@ def provider_consent_request(*, provider: Provider, body: Any) -> Consent | Pend
     period = body["period"]
     if "subject" not in body:
         return pending_request_create(provider=provider, body=body)
-    subject = subject_for_code(body["subject"]["personalIdentityCode"])
+    # Known or not, the request is made the same way and answered the same, so a provider
+    # cannot probe who uses Tahto; an unknown code creates no person record (its consent
+    # waits under the pseudonymous id the person will have on joining).
+    subject_id = subject_id_for_code(body["subject"]["personalIdentityCode"])
     return services.consent_request(
-        subject_id=subject.id,
+        subject_id=subject_id,
         requester=provider.organisation_id,
         kind=body["kind"],
         scope=body["scope"],

@@ -1,0 +1,119 @@
+"""Protections on every response: body size on API paths, no caching of personal pages, and
+session idle and absolute timeouts.
+
+Order in MIDDLEWARE: `BodyLimitMiddleware` and `NoStoreMiddleware` right after WhiteNoise
+(static files, which carry no personal data, keep their long cache lifetimes), and
+`SessionTimeoutMiddleware` right after AuthenticationMiddleware.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from rest_framework.renderers import JSONRenderer
+
+from mydata_operator.api.problems import problem
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+#: Paths answered with problem+json (the APIs and the OAuth endpoints).
+API_PREFIXES = ("/api/", "/o/token/", "/o/introspect/", "/o/revoke_token/")
+
+SESSION_STARTED = "tahto_session_started"
+SESSION_SEEN = "tahto_session_seen"
+#: Last-seen is written at most this often (seconds), not on every request.
+SEEN_RESOLUTION = 30
+
+
+def problem_rendered(status: int, code: str, title: str, detail: str) -> HttpResponse:
+    """A problem+json response (the one builder, mydata_operator.api.problems) rendered
+    for use outside Django REST framework's views."""
+    response = problem(status, code, title, detail)
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = "application/problem+json"
+    response.renderer_context = {}  # type: ignore[attr-defined]  # set by DRF views, not stubbed
+    response.render()
+    return response
+
+
+def too_large() -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem_rendered(
+        413, "body-too-large", "The request body is too large.", f"It may be at most {limit} bytes."
+    )
+
+
+class BodyLimitMiddleware:
+    """An API request whose body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets a 413
+    problem+json before the body is read (Django alone answers an HTML 400)."""
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIXES):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if limit is not None and length > limit:
+                return too_large()
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):
+            return too_large()
+        return None
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response that does not set its own caching: pages
+    and API answers carry personal data unless a view says otherwise (public keys, tree
+    heads)."""
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+class SessionTimeoutMiddleware:
+    """Sign a person out after TAHTO_SESSION_IDLE_SECONDS without a request, and in any case
+    TAHTO_SESSION_ABSOLUTE_SECONDS after signing in."""
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            session = request.session
+            now = time.time()
+            started = session.get(SESSION_STARTED)
+            seen = session.get(SESSION_SEEN)
+            if not isinstance(started, int | float) or not isinstance(seen, int | float):
+                session_stamp(request)
+            elif (
+                now - seen > settings.TAHTO_SESSION_IDLE_SECONDS
+                or now - started > settings.TAHTO_SESSION_ABSOLUTE_SECONDS
+            ):
+                logout(request)  # flushes the session; the view sees an anonymous request
+            elif now - seen >= SEEN_RESOLUTION:
+                session[SESSION_SEEN] = now
+        return self.get_response(request)
+
+
+def session_stamp(request: HttpRequest) -> None:
+    """Start the session's clocks (at sign-in)."""
+    now = time.time()
+    request.session[SESSION_STARTED] = now
+    request.session[SESSION_SEEN] = now
