@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mydata_operator.security.middleware.BodyLimitMiddleware",
+    "mydata_operator.security.middleware.ClientAuthLockoutMiddleware",
     "mydata_operator.security.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

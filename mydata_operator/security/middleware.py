@@ -1,9 +1,10 @@
 """Protections on every response: body size on API paths, no caching of personal pages, and
 session idle and absolute timeouts.
 
-Order in MIDDLEWARE: `BodyLimitMiddleware` and `NoStoreMiddleware` right after WhiteNoise
-(static files, which carry no personal data, keep their long cache lifetimes), and
-`SessionTimeoutMiddleware` right after AuthenticationMiddleware.
+Order in MIDDLEWARE: `BodyLimitMiddleware`, `ClientAuthLockoutMiddleware` and
+`NoStoreMiddleware` right after WhiteNoise (static files, which carry no personal data, keep
+their long cache lifetimes), and `SessionTimeoutMiddleware` right after
+AuthenticationMiddleware.
 """
 
 from __future__ import annotations
@@ -70,6 +71,28 @@ class BodyLimitMiddleware:
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):
             return too_large()
         return None
+
+
+class ClientAuthLockoutMiddleware:
+    """On API paths, a client id that failed to authenticate TAHTO_CLIENT_AUTH_FAILURES times
+    from an address is answered 429 from there for a while: guessing client secrets at the
+    token, introspection, revocation or any Basic-authenticated provider endpoint stops."""
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .throttle import claimed_client_id, client_failure_record, client_locked_response
+
+        if not request.path.startswith(API_PREFIXES):
+            return self.get_response(request)
+        client_id = claimed_client_id(request)
+        if client_id and (refused := client_locked_response(request, client_id)):
+            return refused
+        response = self.get_response(request)
+        if client_id and response.status_code == 401:
+            client_failure_record(request, client_id)
+        return response
 
 
 class NoStoreMiddleware:

@@ -172,37 +172,53 @@ class ConsentRequestThrottle(BaseThrottle):
         return self.wait_seconds or None
 
 
-def _claimed_client_id(request: HttpRequest) -> str:
+def claimed_client_id(request: HttpRequest) -> str:
+    """The client id a request names (HTTP Basic, or client_id in an OAuth form), unverified."""
     from mydata_operator.provider_api.auth import basic_credentials
 
     credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
     if credentials is not None:
         return credentials[0]
-    return str(request.POST.get("client_id") or "")
+    if request.path.startswith("/o/") and request.method == "POST":
+        return str(request.POST.get("client_id") or "")
+    return ""
+
+
+def _client_key(request: HttpRequest, client_id: str) -> str:
+    # Keyed on the address too, so an attacker cannot lock a provider out of its own machines.
+    return f"{client_id}|{_address(request)}"
+
+
+def client_locked_response(request: HttpRequest, client_id: str) -> HttpResponse | None:
+    """429 while this client id is locked from this address after failed authentications."""
+    if seconds := limits.locked_for("client-auth", _client_key(request, client_id)):
+        event_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="client-auth")
+        return too_many(seconds, "Too many failed client authentications; wait and retry.")
+    return None
+
+
+def client_failure_record(request: HttpRequest, client_id: str) -> None:
+    """Count (and log) a failed client authentication; lock after TAHTO_CLIENT_AUTH_FAILURES."""
+    limits.failure_record(
+        "client-auth",
+        _client_key(request, client_id),
+        limits.Rate.parse(settings.TAHTO_CLIENT_AUTH_FAILURES),
+        settings.TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS,
+    )
+    event_record(Kind.CLIENT_AUTH_FAILED, request=request, who=client_id)
 
 
 def token_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap the token endpoint: a rate per client id and address, and a lockout after
-    TAHTO_CLIENT_AUTH_FAILURES failed client authentications."""
+    """Wrap the token endpoint: at most TAHTO_TOKEN_RATE requests per client id and address
+    (failed client authentications are locked out by ClientAuthLockoutMiddleware)."""
 
     @functools.wraps(view)  # keeps the view's csrf_exempt: the token endpoint is an API
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        client_id = _claimed_client_id(request)
-        key = f"{client_id}|{_address(request)}"
-        if seconds := limits.locked_for("client-auth", key):
-            event_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="client-auth")
-            return too_many(seconds, "Too many failed client authentications; wait and retry.")
+        client_id = claimed_client_id(request)
         rate = limits.Rate.parse(settings.TAHTO_TOKEN_RATE)
-        if seconds := limits.rate_take("token", key, rate):
+        if seconds := limits.rate_take("token", _client_key(request, client_id), rate):
             event_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="token")
             return too_many(seconds, "Too many token requests; wait and retry.")
-        response = view(request, *args, **kwargs)
-        if response.status_code == 401:
-            failures = limits.Rate.parse(settings.TAHTO_CLIENT_AUTH_FAILURES)
-            limits.failure_record(
-                "client-auth", key, failures, settings.TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS
-            )
-            event_record(Kind.CLIENT_AUTH_FAILED, request=request, who=client_id)
-        return response
+        return view(request, *args, **kwargs)
 
     return wrapped

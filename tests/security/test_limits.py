@@ -29,7 +29,7 @@ def signed_in(client: Client) -> bool:
 def test_fifty_wrong_passwords_then_the_right_one_does_not_sign_in(
     citizen: Person, frozen_now: datetime, settings: Any
 ) -> None:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     for attempt in range(50):
         assert sign_in(client, "aino", f"guess-{attempt}").status_code == 200
     answer = sign_in(client, "aino", "aino-pass-1")
@@ -44,6 +44,16 @@ def test_fifty_wrong_passwords_then_the_right_one_does_not_sign_in(
     with time_machine.travel(later, tick=False):
         assert sign_in(client, "aino", "aino-pass-1").status_code == 302
         assert signed_in(client)
+
+
+def test_the_lockout_is_told_in_finnish_and_swedish(citizen: Person, settings: Any) -> None:
+    for _ in range(settings.TAHTO_LOGIN_FAILURES):
+        sign_in(Client(), "aino", "wrong")
+    for language, text in [("fi", "Kirjautuminen on lukittu"), ("sv", "Inloggningen är låst")]:
+        answer = Client(HTTP_ACCEPT_LANGUAGE=language).post(
+            LOGIN, {"username": "aino", "password": "aino-pass-1"}
+        )
+        assert text in answer.content.decode(), language
 
 
 def test_a_failed_sign_in_is_logged_with_the_name_and_address(citizen: Person) -> None:
@@ -61,8 +71,8 @@ def test_a_lockout_does_not_tell_whether_the_account_exists(citizen: Person, set
     for name in ("aino", "no-such-user"):
         for _ in range(settings.TAHTO_LOGIN_FAILURES):
             sign_in(Client(), name, "wrong")
-    known = sign_in(Client(), "aino", "wrong").content.decode()
-    unknown = sign_in(Client(), "no-such-user", "wrong").content.decode()
+    known = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), "aino", "wrong").content.decode()
+    unknown = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), "no-such-user", "wrong").content.decode()
     assert "Too many failed attempts" in known and "Too many failed attempts" in unknown
 
 
@@ -202,6 +212,30 @@ def test_wrong_client_secrets_lock_the_token_endpoint(
     assert right.status_code == 429 and right["Content-Type"] == "application/problem+json"
     assert int(right["Retry-After"]) > 0
     assert SecurityEvent.objects.filter(kind=Kind.CLIENT_AUTH_FAILED).count() == failures
+
+
+def test_wrong_client_secrets_lock_every_client_authenticated_endpoint(
+    provider_client: ProviderClient, settings: Any
+) -> None:
+    settings.TAHTO_CLIENT_AUTH_FAILURES = "3/900"
+    wrong = ProviderClient(provider_client.provider, provider_client.client_id, "guess")
+    guesses = [
+        Client().post("/o/introspect/", {"token": "t"}, HTTP_AUTHORIZATION=wrong.basic),
+        Client().get("/api/v1/webhooks", HTTP_AUTHORIZATION=wrong.basic),
+        Client().post(
+            "/o/introspect/", {"token": "t", "client_id": wrong.client_id, "client_secret": "g"}
+        ),
+    ]
+    assert [g.status_code for g in guesses] == [401, 401, 401]
+    for path in (
+        "/api/v1/webhooks",
+        "/api/v1/consent-requests/00000000-0000-0000-0000-000000000000",
+    ):
+        locked = Client().get(path, HTTP_AUTHORIZATION=provider_client.basic)
+        assert locked.status_code == 429, path
+        assert locked.json()["code"] == "too-many-requests" and int(locked["Retry-After"]) > 0
+    # another client is not affected
+    assert Client().get("/api/v1/webhooks", HTTP_AUTHORIZATION="Basic eDp5").status_code == 401
 
 
 def test_token_requests_are_rate_limited_per_client(
