@@ -1,10 +1,13 @@
 """Providers hear of consent changes at their webhook: signed, metadata only."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
+from django.utils import timezone
 
+from connectors import outbox
 from connectors.models import Endpoint, OutboxItem
 from connectors.providers.destinations import guarded_session
 from connectors.providers.signing import SIGNATURE_HEADER, notification_verify
@@ -108,3 +111,53 @@ def test_the_sending_connection_itself_refuses_a_non_public_address(
     assert webhook_receiver.received == []
     settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = True
     assert guarded_session().post(webhook_receiver.url, data=b"{}", timeout=5).status_code == 204
+
+
+def test_a_name_that_turns_private_after_registration_is_parked(
+    kanta: Any, citizen: Any, db: Any, monkeypatch: Any
+) -> None:
+    from tests.provider_api.test_webhooks import answering
+
+    answering(monkeypatch, "hooks.provider.test", ["10.20.30.40"])
+    Endpoint.objects.create(
+        organisation_id=PROVIDER_OID,
+        kind=Endpoint.Kind.WEBHOOK,
+        url="https://hooks.provider.test/events",
+    )
+    grant(citizen, "provider-sharing")
+    assert set(pump("provider.webhook").values()) == {OutboxItem.Status.PARKED}
+    item = OutboxItem.objects.get(connector="provider.webhook")
+    assert "hooks.provider.test resolves to 10.20.30.40, a private address" in item.last_error
+
+
+def test_a_name_rebound_to_loopback_between_check_and_connect_reaches_nothing(
+    kanta: Any,
+    citizen: Any,
+    webhook_receiver: Any,
+    settings: Any,
+    monkeypatch: Any,
+) -> None:
+    """DNS rebinding: public to the check, loopback (a real receiver here) to the connection."""
+    from urllib.parse import urlsplit
+
+    from tests.provider_api.test_webhooks import answering
+
+    settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = False
+    port = urlsplit(webhook_receiver.url).port
+    answering(monkeypatch, "rebind.provider.test", ["1.1.1.1"], ["127.0.0.1"])
+    Endpoint.objects.create(
+        organisation_id=PROVIDER_OID,
+        kind=Endpoint.Kind.WEBHOOK,
+        url=f"https://rebind.provider.test:{port}/hooks",
+    )
+    grant(citizen, "provider-sharing")
+    # the check saw 1.1.1.1; the connection was refused when the name answered 127.0.0.1
+    assert set(pump("provider.webhook").values()) == {OutboxItem.Status.PENDING}
+    assert webhook_receiver.received == []
+    # the next attempt's check sees loopback and parks it for good
+    item = OutboxItem.objects.get(connector="provider.webhook")
+    later = timezone.now() + timedelta(hours=1)
+    assert outbox.outbox_deliver(item.id, now=later) == OutboxItem.Status.PARKED
+    item.refresh_from_db()
+    assert "127.0.0.1, a loopback address" in item.last_error
+    assert webhook_receiver.received == []

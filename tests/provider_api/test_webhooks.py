@@ -1,5 +1,6 @@
 """A provider registers, lists and removes its webhook for consent change notifications."""
 
+import socket
 from typing import Any
 
 import pytest
@@ -114,3 +115,50 @@ def test_the_test_only_loopback_setting_lets_only_loopback_through(
     for url in ("http://10.0.0.1/hooks", "http://169.254.169.254/", "http://1.1.1.1/hooks"):
         assert register(provider_client, url).status_code == 422, url
     assert Endpoint.objects.count() == 2
+
+
+def answering(monkeypatch: Any, name: str, *answers: list[str]) -> list[str]:
+    """Make `name` resolve to the next list of `answers` on each lookup (the last one then
+    stays). No resolver on this machine answers a private address for a name, and no test
+    may ask a resolver on the network, so the lookup itself is replaced for that one name."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        addresses = answers[min(len(asked), len(answers) - 1)]
+        asked.append(host)
+        return [
+            (
+                socket.AF_INET6 if ":" in a else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (a, port or 443) if ":" not in a else (a, port or 443, 0, 0),
+            )
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_name_with_any_private_address_is_refused(
+    provider_client: ProviderClient, monkeypatch: Any
+) -> None:
+    answering(monkeypatch, "hooks.provider.test", ["1.1.1.1", "10.1.2.3"])
+    answer = register(provider_client, "https://hooks.provider.test/events")
+    assert answer.status_code == 422
+    assert (
+        "hooks.provider.test resolves to 10.1.2.3, a private address"
+        in (answer.json()["errors"][0]["message"])
+    )
+
+
+def test_a_name_with_only_public_addresses_is_registered(
+    provider_client: ProviderClient, monkeypatch: Any
+) -> None:
+    asked = answering(monkeypatch, "hooks.provider.test", ["1.1.1.1", "2606:4700:4700::1111"])
+    assert register(provider_client, "https://hooks.provider.test/events").status_code == 201
+    assert asked == ["hooks.provider.test"]  # the name was resolved, not taken on trust
