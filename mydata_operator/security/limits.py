@@ -52,6 +52,11 @@ def rate_take(scope: str, key: str, rate: Rate) -> int:
     return max(1, math.ceil((window + 1) * rate.seconds - now))
 
 
+def rate_count(scope: str, key: str, seconds: int) -> int:
+    """Count one more and return the count within `seconds` of the first."""
+    return _incr(_key(scope, key, "count"), seconds)
+
+
 def locked_for(scope: str, key: str) -> int:
     """Seconds the key stays locked (0: not locked)."""
     until = cache.get(_key(scope, key, "locked"))

@@ -2,7 +2,9 @@
 
 Kept apart from the consent log on purpose: these are about accounts and clients, not about
 a consent, and anyone can cause them (an attacker typing names), so they must not grow the
-append-only, tamper-evident log that regulators verify.
+append-only, tamper-evident log that regulators verify. Refusals (locked, rate-limited) are
+written at the 1st, 10th, 100th, ... of a kind for a name within an hour, with the count
+(`detail.refusals`), so a flood of refused requests cannot flood this table either.
 """
 
 from django.db import models

@@ -47,6 +47,15 @@ def event_record(kind: str, *, request: HttpRequest | None, who: str, **detail: 
     )
 
 
+def refusal_record(kind: str, *, request: HttpRequest | None, who: str, **detail: Any) -> None:
+    """Log a refusal (locked, rate-limited) without letting a flood of them flood the table:
+    the 1st, 10th, 100th, ... refusal of the same kind for the same name within an hour is
+    written, with the count so far."""
+    refusals = limits.rate_count("refusals", f"{kind}|{who}", 3600)
+    if refusals == 1 or str(refusals).rstrip("0") == "1":
+        event_record(kind, request=request, who=who, refusals=refusals, **detail)
+
+
 # --- Sign-in and step-up ------------------------------------------------------------------------
 
 
@@ -73,7 +82,7 @@ def login_failure_record(request: HttpRequest | None, username: str, *, step_up:
     already = login_locked_for(request, username)
     if already:
         kind = Kind.STEP_UP_LOCKED if step_up else Kind.LOGIN_LOCKED
-        event_record(kind, request=request, who=username, lockedForSeconds=already)
+        refusal_record(kind, request=request, who=username, lockedForSeconds=already)
         return
     locked = limits.failure_record("login", username.casefold(), _login_rate(), lockout)
     if address := _address(request):
@@ -163,7 +172,7 @@ class ConsentRequestThrottle(BaseThrottle):
         rate = limits.Rate.parse(settings.TAHTO_CONSENT_REQUEST_RATE)
         self.wait_seconds = limits.rate_take("consent-requests", str(provider), rate)
         if self.wait_seconds:
-            event_record(
+            refusal_record(
                 Kind.RATE_LIMITED, request=request, who=str(provider), limit="consent-requests"
             )
         return not self.wait_seconds
@@ -192,7 +201,7 @@ def _client_key(request: HttpRequest, client_id: str) -> str:
 def client_locked_response(request: HttpRequest, client_id: str) -> HttpResponse | None:
     """429 while this client id is locked from this address after failed authentications."""
     if seconds := limits.locked_for("client-auth", _client_key(request, client_id)):
-        event_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="client-auth")
+        refusal_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="client-auth")
         return too_many(seconds, "Too many failed client authentications; wait and retry.")
     return None
 
@@ -217,7 +226,7 @@ def token_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         client_id = claimed_client_id(request)
         rate = limits.Rate.parse(settings.TAHTO_TOKEN_RATE)
         if seconds := limits.rate_take("token", _client_key(request, client_id), rate):
-            event_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="token")
+            refusal_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="token")
             return too_many(seconds, "Too many token requests; wait and retry.")
         return view(request, *args, **kwargs)
 
