@@ -48,10 +48,34 @@ def loopback_allowed() -> bool:
     return bool(getattr(settings, "TAHTO_WEBHOOK_ALLOW_LOOPBACK", False))
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: where the IPv4 address sits varies
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to (6to4, Teredo, NAT64), if any."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(address: IPAddress, *, allow_loopback: bool) -> str:
     """Why `address` may not receive a webhook, or "" if it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif (embedded := _embedded_ipv4(address)) is not None:
+            why = address_refusal(embedded, allow_loopback=False)
+            return f"{why}, {embedded}, in IPv6 form" if why else ""
+        elif address in NAT64_LOCAL:
+            return "a NAT64 local-use address"
+        elif address in IPV4_COMPATIBLE and int(address) > 1:
+            return "an IPv4-compatible address (deprecated)"
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

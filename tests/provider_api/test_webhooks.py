@@ -87,6 +87,10 @@ def register(pc: ProviderClient, url: str) -> Any:
         ("https://224.0.0.1/hooks", "a multicast address"),
         ("https://0.0.0.0/hooks", "the unspecified address"),
         ("https://[::ffff:127.0.0.1]/hooks", "a loopback address"),
+        ("https://[64:ff9b::7f00:1]/hooks", "a loopback address, 127.0.0.1, in IPv6 form"),
+        ("https://[2002:a00:1::1]/hooks", "a private address, 10.0.0.1, in IPv6 form"),
+        ("https://[64:ff9b::a9fe:a9fe]/", "a cloud metadata address, 169.254.169.254"),
+        ("https://[::127.0.0.1]/hooks", "an IPv4-compatible address"),
         # a name, refused after resolving it (localhost resolves to loopback)
         ("https://localhost:8443/hooks", "localhost resolves to 127.0.0.1, a loopback address"),
         ("http://1.1.1.1/hooks", "must use https"),
