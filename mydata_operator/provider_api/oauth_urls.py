@@ -3,7 +3,7 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
-from mydata_operator.security.throttle import token_rate_limited
+from mydata_operator.security.clients import token_rate_limited
 
 from . import oauth_views
 

@@ -16,37 +16,18 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from rest_framework.renderers import JSONRenderer
 
-from mydata_operator.api.problems import problem
+from .clients import claimed_client_id, client_failure_record, client_locked_response
+from .responses import too_large
+from .sessions import SESSION_SEEN, SESSION_STARTED, session_stamp
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
 #: Paths answered with problem+json (the APIs and the OAuth endpoints).
 API_PREFIXES = ("/api/", "/o/token/", "/o/introspect/", "/o/revoke_token/")
 
-SESSION_STARTED = "tahto_session_started"
-SESSION_SEEN = "tahto_session_seen"
 #: Last-seen is written at most this often (seconds), not on every request.
 SEEN_RESOLUTION = 30
-
-
-def problem_rendered(status: int, code: str, title: str, detail: str) -> HttpResponse:
-    """A problem+json response (the one builder, mydata_operator.api.problems) rendered
-    for use outside Django REST framework's views."""
-    response = problem(status, code, title, detail)
-    response.accepted_renderer = JSONRenderer()
-    response.accepted_media_type = "application/problem+json"
-    response.renderer_context = {}  # type: ignore[attr-defined]  # set by DRF views, not stubbed
-    response.render()
-    return response
-
-
-def too_large() -> HttpResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return problem_rendered(
-        413, "body-too-large", "The request body is too large.", f"It may be at most {limit} bytes."
-    )
 
 
 class BodyLimitMiddleware:
@@ -82,8 +63,6 @@ class ClientAuthLockoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from .throttle import claimed_client_id, client_failure_record, client_locked_response
-
         if not request.path.startswith(API_PREFIXES):
             return self.get_response(request)
         client_id = claimed_client_id(request)
@@ -133,10 +112,3 @@ class SessionTimeoutMiddleware:
             elif now - seen >= SEEN_RESOLUTION:
                 session[SESSION_SEEN] = now
         return self.get_response(request)
-
-
-def session_stamp(request: HttpRequest) -> None:
-    """Start the session's clocks (at sign-in)."""
-    now = time.time()
-    request.session[SESSION_STARTED] = now
-    request.session[SESSION_SEEN] = now

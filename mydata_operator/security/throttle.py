@@ -1,18 +1,15 @@
-"""Sign-in and step-up throttling with lockout, and per-provider request limits.
+"""Sign-in and step-up throttling with lockout, and the per-provider consent request limit.
 
 * Sign-in and step-up (password or one-time code): failures are counted per user name and
   per client address; `TAHTO_LOGIN_FAILURES` failures within the window lock the user name
   (`TAHTO_LOGIN_LOCKOUT_SECONDS`), and a locked user name is refused even with the right
   password. Every failure and every refusal is a `SecurityEvent`.
-* Providers: the token endpoint (per client id and address, plus a lockout after failed client
-  authentications) and consent requests (per authenticated provider) answer 429 problem+json
-  with Retry-After once their rate is used up.
+* Consent requests (per authenticated provider) answer 429 problem+json with Retry-After once
+  their rate is used up; the token endpoint's rate and the client lockout are in clients.py.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -20,40 +17,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from . import limits
-from .middleware import problem_rendered, session_stamp
+from .events import client_address, event_record, refusal_record
 from .models import SecurityEvent
+from .sessions import session_stamp
 
 Kind = SecurityEvent.Kind
-
-
-def _address(request: HttpRequest | None) -> str | None:
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
-
-
-def event_record(kind: str, *, request: HttpRequest | None, who: str, **detail: Any) -> None:
-    SecurityEvent.objects.create(
-        at=timezone.now(),
-        kind=kind,
-        who=who[:150],
-        remote_addr=_address(request),
-        detail={"path": request.path if request is not None else "", **detail},
-    )
-
-
-def refusal_record(kind: str, *, request: HttpRequest | None, who: str, **detail: Any) -> None:
-    """Log a refusal (locked, rate-limited) without letting a flood of them flood the table:
-    the 1st, 10th, 100th, ... refusal of the same kind for the same name within an hour is
-    written, with the count so far."""
-    refusals = limits.rate_count("refusals", f"{kind}|{who}", 3600)
-    if refusals == 1 or str(refusals).rstrip("0") == "1":
-        event_record(kind, request=request, who=who, refusals=refusals, **detail)
 
 
 # --- Sign-in and step-up ------------------------------------------------------------------------
@@ -69,7 +43,7 @@ def _address_rate() -> limits.Rate:
 
 def login_locked_for(request: HttpRequest | None, username: str) -> int:
     """Seconds before this user name (or this address) may try to sign in again; 0: now."""
-    address = _address(request)
+    address = client_address(request)
     return max(
         limits.locked_for("login", username.casefold()),
         limits.locked_for("login-address", address) if address else 0,
@@ -85,7 +59,7 @@ def login_failure_record(request: HttpRequest | None, username: str, *, step_up:
         refusal_record(kind, request=request, who=username, lockedForSeconds=already)
         return
     locked = limits.failure_record("login", username.casefold(), _login_rate(), lockout)
-    if address := _address(request):
+    if address := client_address(request):
         locked = max(
             locked, limits.failure_record("login-address", address, _address_rate(), lockout)
         )
@@ -153,13 +127,6 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 # --- Provider limits ------------------------------------------------------------------------------
 
 
-def too_many(retry_after: int, detail: str) -> HttpResponse:
-    """429 problem+json with Retry-After, for views outside Django REST framework."""
-    response = problem_rendered(429, "too-many-requests", "Too many requests.", detail)
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
 class ConsentRequestThrottle(BaseThrottle):
     """At most TAHTO_CONSENT_REQUEST_RATE consent requests per authenticated provider."""
 
@@ -179,55 +146,3 @@ class ConsentRequestThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.wait_seconds or None
-
-
-def claimed_client_id(request: HttpRequest) -> str:
-    """The client id a request names (HTTP Basic, or client_id in an OAuth form), unverified."""
-    from mydata_operator.provider_api.auth import basic_credentials
-
-    credentials = basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
-    if credentials is not None:
-        return credentials[0]
-    if request.path.startswith("/o/") and request.method == "POST":
-        return str(request.POST.get("client_id") or "")
-    return ""
-
-
-def _client_key(request: HttpRequest, client_id: str) -> str:
-    # Keyed on the address too, so an attacker cannot lock a provider out of its own machines.
-    return f"{client_id}|{_address(request)}"
-
-
-def client_locked_response(request: HttpRequest, client_id: str) -> HttpResponse | None:
-    """429 while this client id is locked from this address after failed authentications."""
-    if seconds := limits.locked_for("client-auth", _client_key(request, client_id)):
-        refusal_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="client-auth")
-        return too_many(seconds, "Too many failed client authentications; wait and retry.")
-    return None
-
-
-def client_failure_record(request: HttpRequest, client_id: str) -> None:
-    """Count (and log) a failed client authentication; lock after TAHTO_CLIENT_AUTH_FAILURES."""
-    limits.failure_record(
-        "client-auth",
-        _client_key(request, client_id),
-        limits.Rate.parse(settings.TAHTO_CLIENT_AUTH_FAILURES),
-        settings.TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS,
-    )
-    event_record(Kind.CLIENT_AUTH_FAILED, request=request, who=client_id)
-
-
-def token_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap the token endpoint: at most TAHTO_TOKEN_RATE requests per client id and address
-    (failed client authentications are locked out by ClientAuthLockoutMiddleware)."""
-
-    @functools.wraps(view)  # keeps the view's csrf_exempt: the token endpoint is an API
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        client_id = claimed_client_id(request)
-        rate = limits.Rate.parse(settings.TAHTO_TOKEN_RATE)
-        if seconds := limits.rate_take("token", _client_key(request, client_id), rate):
-            refusal_record(Kind.RATE_LIMITED, request=request, who=client_id, limit="token")
-            return too_many(seconds, "Too many token requests; wait and retry.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
