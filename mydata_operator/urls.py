@@ -30,6 +30,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("mydata_operator.api.urls")),
+    path("api/v1/", include("mydata_operator.citizen_api.urls")),
     path("api/v1/", include("mydata_operator.provider_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file: no inline script under the CSP.

@@ -2,20 +2,13 @@
 
 from django.conf import settings
 from django.http import HttpResponse
-from rest_framework.renderers import JSONRenderer
 
-from mydata_operator.api.problems import problem
+from mydata_operator.api.problems import problem_response
 
 
 def problem_rendered(status: int, code: str, title: str, detail: str) -> HttpResponse:
-    """A problem+json response (the one builder, mydata_operator.api.problems) rendered
-    for use outside Django REST framework's views."""
-    response = problem(status, code, title, detail)
-    response.accepted_renderer = JSONRenderer()
-    response.accepted_media_type = "application/problem+json"
-    response.renderer_context = {}  # type: ignore[attr-defined]  # set by DRF views, not stubbed
-    response.render()
-    return response
+    """A problem+json response outside REST framework's views (the one builder)."""
+    return problem_response(status, code, title, detail)
 
 
 def too_large() -> HttpResponse:
