@@ -145,6 +145,11 @@ TAHTO_OPERATOR_ID = os.environ.get("TAHTO_OPERATOR_ID", "1.2.246.10.99999999.0")
 TAHTO_PUBLIC_URL = os.environ.get("TAHTO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Ed25519 signing keys (receipts, tree heads): PEM files in this folder, created on first use.
 TAHTO_KEY_DIR = Path(os.environ.get("TAHTO_KEY_DIR", VAR_DIR / "keys"))
+# The log's checkpoint origin (c2sp.org/tlog-checkpoint) and the key name of its signatures:
+# a schema-less URL naming this log.
+TAHTO_LOG_ORIGIN = os.environ.get(
+    "TAHTO_LOG_ORIGIN", TAHTO_PUBLIC_URL.split("://", 1)[-1] + "/consent-log"
+)
 
 # --- Django REST framework and OpenAPI
 REST_FRAMEWORK = {
