@@ -218,3 +218,8 @@ def newest_witnessed() -> Cosignature | None:
     return (
         Cosignature.objects.select_related("witness").order_by("-tree_size", "-timestamp").first()
     )
+
+
+def all_cosignatures() -> list[Cosignature]:
+    """Every stored cosignature, smallest size first."""
+    return list(Cosignature.objects.select_related("witness").order_by("tree_size", "timestamp"))
