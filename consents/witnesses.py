@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -96,8 +97,7 @@ def witness_register(*, vkey: str, label: str = "") -> Witness:
 
 
 def witness_verifier(witness: Witness) -> cp.Verifier:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+    """The verifier of a registered witness's cosignatures."""
     return cp.Verifier(
         witness.name,
         cp.SIG_COSIGNATURE_V1,

@@ -4,6 +4,7 @@ Each attack takes `tamper(sql, params)`, which runs SQL past the append-only tri
 the `attacker` fixture), and returns what the checks must say about it.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -59,8 +60,6 @@ def truncate_tail(tamper: Tamper, remove: int = 4) -> str:
             frontier.append(bytes(LogEntry.objects.get(seq=index).leaf_hash).hex())
         else:
             frontier.append(bytes(LogNode.objects.get(key=node_key(level, index)).hash).hex())
-    import json
-
     tamper(
         "UPDATE consents_loghead SET size = %s, frontier = %s WHERE id = 1",
         [keep, json.dumps(frontier)],
