@@ -48,13 +48,13 @@ from pydantic import ValidationError
 
 import schemas
 
+from .fhir_terminology import DATA_CATEGORY_SYSTEM, FhirConformanceError, fhir_check
 from .models import Consent
 from .receipts import iso_utc
 from .states import Kind, Status
 
 TAHTO_SYSTEM_BASE = "https://schemas.tahto.fi/"
 CONSENT_KIND_SYSTEM = "https://schemas.tahto.fi/consent-kind"
-DATA_CATEGORY_SYSTEM = "https://schemas.tahto.fi/data-category"
 PURPOSE_SYSTEM = "https://schemas.tahto.fi/purpose"
 LIFE_AREA_SYSTEM = "https://schemas.tahto.fi/life-area"
 RESEARCH_PROJECT_SYSTEM = "https://schemas.tahto.fi/research-project"
@@ -162,12 +162,14 @@ def consent_to_fhir_resource(
 
 def _validated(resource: dict[str, Any]) -> FhirConsent:
     try:
-        return FhirConsent.model_validate(resource)
-    except ValidationError as exc:
+        model = FhirConsent.model_validate(resource)
+        fhir_check(resource)  # required bindings, which fhir.resources does not check
+    except (ValidationError, FhirConformanceError) as exc:
         raise FhirExportError(
             f"consent {resource.get('id')} exports as an invalid FHIR R4 Consent "
             f"(a bug in consents.fhir): {exc}"
         ) from exc
+    return model
 
 
 # --------------------------------------------------------------------------- the resource

@@ -20,7 +20,7 @@ from django.db import transaction
 
 import schemas
 
-from .duo import duo_match
+from .duo import covered_categories, duo_match
 from .events import EventType
 from .log import log_append
 from .models import Consent, LogEntry
@@ -104,9 +104,16 @@ _STATUS_REASON = {
 }
 
 # Closer reasons explain a deny better: when several consents fail, the closest one speaks.
+# A consent in a final state (revoked, terminated, withdrawn, expired) can never permit again,
+# so it is further away than one in force whose scope falls short: a refused research request
+# names the donor's active consent that did not cover it, not an older withdrawn one.
 _CLOSENESS = [
     Reason.NO_CONSENT,
     Reason.WRONG_RECIPIENT,
+    Reason.REVOKED,
+    Reason.TERMINATED,
+    Reason.WITHDRAWN,
+    Reason.EXPIRED,
     Reason.NOT_APPROVED,
     Reason.PURPOSE,
     Reason.SOURCE,
@@ -115,10 +122,6 @@ _CLOSENESS = [
     Reason.CATEGORIES,
     Reason.DUO,
     Reason.NOT_YET_VALID,
-    Reason.EXPIRED,
-    Reason.REVOKED,
-    Reason.TERMINATED,
-    Reason.WITHDRAWN,
     Reason.PAUSED,
     Reason.FREQUENCY,
 ]
@@ -257,7 +260,7 @@ def _match_scope(consent: Consent, request: DecisionRequest, usage: Mapping[UUID
         result = duo_match(scope, dict(request.research or {}), at=request.at)
         if not result.ok:
             return _Match(Reason.DUO, detail=result.detail, detail_code=result.code)
-        granted = frozenset(scope.get("dataCategories", [])) & wanted
+        granted = covered_categories(scope) & wanted
         if wanted and not granted:
             return _Match(Reason.CATEGORIES)
         return _Match(Reason.PERMITTED, granted, detail=result.detail, detail_code=result.code)
