@@ -36,6 +36,16 @@ def _signing_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> Iterator[None]:
+    """Each test starts with no request or failure counted (the counters live in the cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def frozen_now() -> Iterator[datetime]:
     """Freeze the clock at NOW (ticking off), so validity periods never turn into time bombs."""
