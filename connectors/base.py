@@ -113,7 +113,8 @@ class Connector:
                     "connector": self.name,
                     "recipient": delivery.recipient,
                     "item": key or None,
-                    # The decision entry, by id and by leaf hash (which its own text proves).
+                    # The decision entry, by id and by leaf hash (which its own text proves);
+                    # the consent it went under is in the entry's `about` (proven columns).
                     "decisionEntry": decision.log_entry_id if decision else None,
                     "decisionLeafHash": b64(decision.log_leaf_hash)
                     if decision and decision.log_leaf_hash

@@ -42,15 +42,20 @@ def request_json(
     timeout: float | None = None,
     data: bytes | None = None,
     expect_json: bool = True,
+    session: requests.Session | None = None,
 ) -> tuple[int, Any]:
-    """Send one request; return (status, parsed JSON) for 2xx, raise ConnectorError otherwise."""
+    """Send one request; return (status, parsed JSON) for 2xx, raise ConnectorError otherwise.
+
+    `session`: send through it instead of a plain connection (the webhook connector passes
+    one whose connections refuse non-public addresses, see providers/destinations.py).
+    """
     sent_headers = {"Accept": FHIR_JSON, **(headers or {})}
     if body is not None:
         data = json.dumps(body).encode("utf-8")
         sent_headers.setdefault("Content-Type", FHIR_JSON)
     timeout = settings.TAHTO_CONNECTOR_TIMEOUT if timeout is None else timeout
     try:
-        response = requests.request(
+        response = (session or requests).request(
             method, url, data=data, headers=sent_headers, params=params, timeout=timeout
         )
     except requests.Timeout as exc:

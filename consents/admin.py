@@ -7,6 +7,8 @@ from django.http import HttpRequest
 
 from .models import (
     Consent,
+    Cosignature,
+    IntegrityCheck,
     LogBatch,
     LogEntry,
     LogLeaf,
@@ -15,6 +17,7 @@ from .models import (
     Notice,
     Receipt,
     TreeHead,
+    Witness,
 )
 
 
@@ -86,3 +89,38 @@ class ConsentAdmin(ReadOnlyAdmin):
 @admin.register(Mandate)
 class MandateAdmin(ReadOnlyAdmin):
     list_display = ["principal_id", "agent_id", "basis", "valid_from", "valid_until", "ended_at"]
+
+
+@admin.register(IntegrityCheck)
+class IntegrityCheckAdmin(ReadOnlyAdmin):
+    """Results of verify_log and the periodic integrity check; the newest first."""
+
+    list_display = ["finished_at", "source", "ok", "entries", "witnessed_size", "log_entry_id"]
+    list_filter = ["ok", "source"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "source",
+        "ok",
+        "entries",
+        "tree_heads",
+        "consents",
+        "receipts",
+        "witnessed_size",
+        "problems",
+        "log_entry_id",
+    ]
+    ordering = ["-finished_at"]
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    list_display = ["tree_size", "witness", "timestamp", "received_at"]
+    ordering = ["-tree_size"]
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    """Witnesses are registered with `manage.py witness_register VKEY`, not by hand."""
+
+    list_display = ["name", "key_id", "label", "registered_at"]

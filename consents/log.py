@@ -37,7 +37,7 @@ from uuid import UUID
 
 import rfc8785
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db.models import F, Field
 from django.utils import timezone
 
 from . import keys, merkle, treehead
@@ -94,25 +94,31 @@ def person_ref(person_id: UUID | None) -> str | None:
     return None if person_id is None else str(person_id)
 
 
+class EntryFormatError(ValueError):
+    """A stored entry is not a log entry this code can read; the message says what is wrong."""
+
+
 def person_id_from_ref(ref: object, *, field: str) -> UUID | None:
     """The person id a `person_ref` names (the column value); ValueError saying where."""
     if ref is None:
         return None
     if not isinstance(ref, str):
-        raise ValueError(f"entry field {field!r} must be a string, got {type(ref).__name__}")
+        raise EntryFormatError(f"entry field {field!r} must be a string, got {type(ref).__name__}")
     try:
         return UUID(ref)
     except ValueError:
-        raise ValueError(f"entry field {field!r} is not a person reference: {ref!r}") from None
+        raise EntryFormatError(
+            f"entry field {field!r} is not a person reference: {ref!r}"
+        ) from None
 
 
 def _parse_time(value: object) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"entry field 'time' must be a string, got {type(value).__name__}")
+        raise EntryFormatError(f"entry field 'time' must be a string, got {type(value).__name__}")
     try:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
-        raise ValueError(
+        raise EntryFormatError(
             f"entry field 'time' must be UTC with microseconds and a Z, got {value!r}"
         ) from None
 
@@ -122,36 +128,104 @@ def _uuid_field(about: dict[str, Any], key: str) -> UUID | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"entry field 'about.{key}' must be a string")
+        raise EntryFormatError(f"entry field 'about.{key}' must be a string")
     try:
         return UUID(value)
     except ValueError:
-        raise ValueError(f"entry field 'about.{key}' is not a UUID: {value!r}") from None
+        raise EntryFormatError(f"entry field 'about.{key}' is not a UUID: {value!r}") from None
 
 
 def _str_field(about: dict[str, Any], key: str) -> str:
     value = about.get(key, "")
     if not isinstance(value, str):
-        raise ValueError(f"entry field 'about.{key}' must be a string")
+        raise EntryFormatError(f"entry field 'about.{key}' must be a string")
     return value
+
+
+# --- Columns of v1 entries (derived from the body) -----------------------------------
+
+#: Lengths of the searchable text columns (LogEntry's max_length).
+_COLUMN_LENGTHS = {"kind": 32, "recipient": 128, "purpose": 64, "outcome": 8}
+
+
+def _uuid(value: Any, where: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise EntryFormatError(f"{where} is not a UUID: {value!r}") from None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _consent_recipient(consent: dict[str, Any]) -> str:
+    """Who a consent lets data go to: its scope's recipient or biobank, else the requester."""
+    scope = _dict(consent.get("scope"))
+    for key in ("recipient", "biobank"):
+        value = scope.get(key)
+        if isinstance(value, dict):
+            return str(value.get("organisation") or value.get("providerKind") or "")
+    return str(consent.get("requestedBy") or "")
+
+
+def _decision_recipient(recipient: dict[str, Any]) -> str:
+    if recipient.get("organisation") or recipient.get("providerKind"):
+        return str(recipient.get("organisation") or recipient.get("providerKind"))
+    return "kanta-phr" if recipient.get("kantaPhr") else ""
+
+
+def _v1_columns(entry_obj: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    """The remaining columns of a v1 entry (written before `about`), from its body's shape."""
+    event_type = columns["event_type"]
+    columns.update(
+        consent_id=None, consent_lineage=None, kind="", recipient="", purpose="", outcome=""
+    )
+    family = event_type.split(".", 1)[0]
+    consent: dict[str, Any] = {}
+    if family == "consent":
+        consent = _dict(entry_obj.get("consent"))
+        columns["kind"] = str(consent.get("kind") or "")
+        columns["recipient"] = _consent_recipient(consent)
+    elif family == "decision":
+        decision = _dict(entry_obj.get("decision"))
+        consent = _dict(decision.get("consent"))
+        columns["kind"] = str(entry_obj.get("flow") or "")
+        columns["recipient"] = _decision_recipient(_dict(entry_obj.get("recipient")))
+        columns["purpose"] = str(entry_obj.get("purpose") or "")
+        columns["outcome"] = str(decision.get("outcome") or "")
+    elif family == "flow":
+        consent = _dict(entry_obj.get("consent"))
+        columns["kind"] = str(entry_obj.get("connector") or "")
+        columns["recipient"] = str(entry_obj.get("recipient") or "")
+        columns["outcome"] = "sent" if event_type == EventType.DATA_DELIVERED else "failed"
+    elif family == "audit" and event_type == EventType.AUDIT_INTEGRITY:
+        columns["outcome"] = "ok" if _dict(entry_obj.get("check")).get("ok") is True else "alarm"
+    columns["consent_id"] = _uuid(consent.get("id"), "consent id")
+    columns["consent_lineage"] = _uuid(consent.get("lineage"), "consent lineage")
+    for name, length in _COLUMN_LENGTHS.items():
+        columns[name] = columns[name][:length]
+    return columns
 
 
 def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
     """The searchable columns of a log entry, derived from the hashed entry alone.
 
     `log_append` fills the columns with exactly this, so a checker can recompute them from
-    the entry text and compare. A v2 entry yields every column; a v1 entry (written before
-    the columns were inside the entry) yields event_type, occurred_at, subject_id and
-    actor_id only. Raises ValueError saying which field is wrong.
+    the entry text and compare. A v2 entry names them under `about`; a v1 entry (written before
+    `about`) yields them from its body's shape. Raises EntryFormatError (a ValueError)
+    saying which field is wrong.
     """
     if not isinstance(entry_obj, dict):
-        raise ValueError(f"a log entry is a JSON object, got {type(entry_obj).__name__}")
+        raise EntryFormatError(f"a log entry is a JSON object, got {type(entry_obj).__name__}")
     version = entry_obj.get("v")
     if version not in (1, 2):
-        raise ValueError(f"unknown log entry version {version!r} (known: 1, 2)")
+        raise EntryFormatError(f"unknown log entry version {version!r} (known: 1, 2)")
     event_type = entry_obj.get("type")
     if not isinstance(event_type, str) or not event_type:
-        raise ValueError("entry field 'type' must be a non-empty string")
+        raise EntryFormatError("entry field 'type' must be a non-empty string")
     columns: dict[str, Any] = {
         "event_type": event_type,
         "occurred_at": _parse_time(entry_obj.get("time")),
@@ -159,10 +233,10 @@ def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
         "actor_id": person_id_from_ref(entry_obj.get("actor"), field="actor"),
     }
     if version == 1:
-        return columns
+        return _v1_columns(entry_obj, columns)
     about = entry_obj.get("about", {})
     if not isinstance(about, dict):
-        raise ValueError("entry field 'about' must be an object")
+        raise EntryFormatError("entry field 'about' must be an object")
     columns.update(
         consent_id=_uuid_field(about, "consent"),
         consent_lineage=_uuid_field(about, "lineage"),
@@ -186,7 +260,7 @@ def entry_v2(
     """The JSON object of a v2 entry (before canonicalisation)."""
     clash = sorted(RESERVED_KEYS & set(body or {}))
     if clash:
-        raise ValueError(f"log entry body may not use the reserved keys {clash}")
+        raise EntryFormatError(f"log entry body may not use the reserved keys {clash}")
     about = {k: v for k, v in about.items() if v not in (None, "")}
     obj: dict[str, Any] = _jsonable(
         {
@@ -264,9 +338,11 @@ def _check_column(name: str, value: str) -> None:
     """A searchable text column must fit its column (and PostgreSQL text holds no NUL)."""
     limit = _FIELDS[name].max_length
     if limit is not None and len(value) > limit:
-        raise ValueError(f"log entry {name} is longer than {limit} characters: {value[:20]!r}…")
+        raise EntryFormatError(
+            f"log entry {name} is longer than {limit} characters: {value[:20]!r}…"
+        )
     if "\x00" in value:
-        raise ValueError(f"log entry {name} contains a NUL character")
+        raise EntryFormatError(f"log entry {name} contains a NUL character")
 
 
 _COLUMNS = (
@@ -516,12 +592,19 @@ def root_at(tree_size: int) -> bytes:
 
 
 def iter_integrated(start: int = 0, *, batch: int = 1000) -> Iterator[LogEntry]:
-    """The integrated entries from leaf index `start` on, in leaf order, read in batches."""
+    """The integrated entries from leaf index `start` on, in leaf order, read in batches.
+
+    Each row also carries `tree_leaf_hash`, the leaf hash its LogLeaf holds (checkers compare
+    it with the entry's own)."""
     if start < 0 or batch < 1:
         raise ValueError(f"need start >= 0 and batch >= 1, got start={start}, batch={batch}")
     next_seq = start
     while True:
-        rows = list(LogEntry.objects.filter(leaf__seq__gte=next_seq).order_by("leaf__seq")[:batch])
+        rows = list(
+            LogEntry.objects.filter(leaf__seq__gte=next_seq)
+            .annotate(tree_leaf_hash=F("leaf__leaf_hash"))
+            .order_by("leaf__seq")[:batch]
+        )
         yield from rows
         if len(rows) < batch:
             return

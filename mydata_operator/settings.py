@@ -5,9 +5,11 @@ Every value comes from the environment; the defaults are the embedded mode
 Production values come only from the environment.
 """
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -36,6 +38,13 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Key of the pseudonymous subject id a person not yet known has (identity.selectors
+# .subject_pseudonym). Set it in production and never change it: a person who joins later is
+# given this id, so the requests made for them before they joined are theirs.
+TAHTO_PSEUDONYM_KEY = (
+    os.environ.get("TAHTO_PSEUDONYM_KEY")
+    or hashlib.sha256(b"tahto-pseudonym-key:" + SECRET_KEY.encode()).hexdigest()
+)
 DEBUG = _env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
@@ -59,16 +68,22 @@ INSTALLED_APPS = [
     "mydata_operator.provider_api",
     "mydata_operator.dashboard",
     "mydata_operator.regulator",
+    "mydata_operator.security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mydata_operator.security.middleware.BodyLimitMiddleware",
+    "mydata_operator.security.middleware.ClientAuthLockoutMiddleware",
+    "mydata_operator.security.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mydata_operator.security.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -93,9 +108,17 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite file in var/ unless DATABASE_URL names another (PostgreSQL in production).
+# On PostgreSQL the service connects as DATABASE_URL's role, which may only read and append the
+# log tables (`manage.py db_roles`); migrations run as the owner, DATABASE_OWNER_URL, when the
+# process is started with TAHTO_DB_AS_OWNER=1 (as `make migrate` does).
+_SERVICE_DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tahto.sqlite3'}")
+_OWNER_DATABASE_URL = os.environ.get("DATABASE_OWNER_URL", "")
+TAHTO_SERVICE_DATABASE = dj_database_url.parse(_SERVICE_DATABASE_URL)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tahto.sqlite3'}"),
+        _OWNER_DATABASE_URL
+        if _OWNER_DATABASE_URL and _env_bool("TAHTO_DB_AS_OWNER", False)
+        else _SERVICE_DATABASE_URL,
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
@@ -132,12 +155,84 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", False)
+# --- Browser and session (docs/security.md)
+# Cookies are `Secure` except when the service's public URL is http on this machine (the
+# embedded demo, http://127.0.0.1:8000 by default, where a browser would not send Secure
+# cookies back): any other public URL, which every deployment sets (it is the OAuth issuer),
+# gets Secure cookies. DJANGO_SECURE_COOKIES overrides it either way.
+_public = urlsplit(os.environ.get("TAHTO_PUBLIC_URL", "http://127.0.0.1:8000"))
+_LOCAL_HTTP = _public.scheme == "http" and _public.hostname in {"127.0.0.1", "localhost", "::1"}
+SESSION_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", not _LOCAL_HTTP)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads the CSRF cookie; forms carry the token
+LANGUAGE_COOKIE_HTTPONLY = True
+# Lax, not Strict: a citizen sent from a provider's site to the OAuth authorize page must
+# arrive signed in; Lax still keeps the cookies off cross-site POSTs.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Idle and absolute session timeouts (mydata_operator.security.middleware); the cookie itself
+# lives no longer than the absolute timeout.
+TAHTO_SESSION_IDLE_SECONDS = int(os.environ.get("TAHTO_SESSION_IDLE_SECONDS", "1800"))
+TAHTO_SESSION_ABSOLUTE_SECONDS = int(os.environ.get("TAHTO_SESSION_ABSOLUTE_SECONDS", "43200"))
+SESSION_COOKIE_AGE = TAHTO_SESSION_ABSOLUTE_SECONDS
+# HSTS: Django's SecurityMiddleware sends it only on responses to https requests, so the
+# http demo never gets it. Behind a proxy that ends TLS, set TAHTO_TRUST_X_FORWARDED_PROTO=1
+# (and let the proxy overwrite X-Forwarded-Proto) so Django knows the request was https.
+SECURE_HSTS_SECONDS = int(os.environ.get("TAHTO_HSTS_SECONDS", str(2 * 365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("TAHTO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = False  # preloading is a decision for the domain's owner
+if _env_bool("TAHTO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): everything from this origin only, no inline script or
+# style, no plugins, no framing, no <base>. form-action is left out on purpose: the OAuth
+# authorize page's form answers with a redirect to the provider's own site, which
+# form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Bodies above this size are refused: API paths answer 413 problem+json.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TAHTO_MAX_BODY_BYTES", str(2_621_440)))
+
+# --- Limits (mydata_operator.security.throttle; docs/security.md). Counters live in the cache:
+# Redis when TAHTO_CACHE_URL names one (production: every process shares them), else this
+# process's memory (embedded mode).
+_cache_url = os.environ.get("TAHTO_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tahto"}
+    )
+}
+AUTHENTICATION_BACKENDS = ["mydata_operator.security.throttle.ThrottledModelBackend"]
+# Sign-in and step-up: this many failures per user name (or, more, per address) within the
+# window lock signing in for the lockout time; the right password is refused meanwhile.
+TAHTO_LOGIN_FAILURES = int(os.environ.get("TAHTO_LOGIN_FAILURES", "10"))
+TAHTO_LOGIN_ADDRESS_FAILURES = int(os.environ.get("TAHTO_LOGIN_ADDRESS_FAILURES", "100"))
+TAHTO_LOGIN_WINDOW_SECONDS = int(os.environ.get("TAHTO_LOGIN_WINDOW_SECONDS", "900"))
+TAHTO_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_LOGIN_LOCKOUT_SECONDS", "900"))
+# Providers: "count/seconds". Token requests per client id and address; failed client
+# authentications before a lockout; consent requests per provider.
+TAHTO_TOKEN_RATE = os.environ.get("TAHTO_TOKEN_RATE", "120/60")
+TAHTO_CLIENT_AUTH_FAILURES = os.environ.get("TAHTO_CLIENT_AUTH_FAILURES", "20/900")
+TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS", "900"))
+TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/60")
 
 # --- Operator identity and keys
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
@@ -145,6 +240,11 @@ TAHTO_OPERATOR_ID = os.environ.get("TAHTO_OPERATOR_ID", "1.2.246.10.99999999.0")
 TAHTO_PUBLIC_URL = os.environ.get("TAHTO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Ed25519 signing keys (receipts, tree heads): PEM files in this folder, created on first use.
 TAHTO_KEY_DIR = Path(os.environ.get("TAHTO_KEY_DIR", VAR_DIR / "keys"))
+# The log's checkpoint origin (c2sp.org/tlog-checkpoint) and the key name of its signatures:
+# a schema-less URL naming this log.
+TAHTO_LOG_ORIGIN = os.environ.get(
+    "TAHTO_LOG_ORIGIN", TAHTO_PUBLIC_URL.split("://", 1)[-1] + "/consent-log"
+)
 
 # --- Django REST framework and OpenAPI
 REST_FRAMEWORK = {
@@ -196,6 +296,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consents.tasks.log_integrate_task",
         "schedule": float(os.environ.get("TAHTO_LOG_INTEGRATE_SECONDS", "2")),
     },
+    # The whole log, its columns, consents and receipts against the hashed entries and the
+    # witnessed checkpoints; the result is stored, shown to regulators and logged.
+    "integrity-check": {
+        "task": "mydata_operator.regulator.tasks.log_integrity_check_task",
+        "schedule": float(os.environ.get("TAHTO_INTEGRITY_CHECK_SECONDS", "300")),
+    },
 }
 
 LOGGING = {
@@ -234,6 +340,10 @@ TAHTO_OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("TAHTO_OUTBOX_BACKOFF_MA
 TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS = float(
     os.environ.get("TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS", "120")
 )
+# Webhooks go only to https URLs whose every address is public (see
+# connectors/providers/destinations.py). For tests and the local demo only, this lets a
+# receiver on loopback (http too) through; never turn it on in production.
+TAHTO_WEBHOOK_ALLOW_LOOPBACK = _env_bool("TAHTO_WEBHOOK_ALLOW_LOOPBACK", False)
 _sweep_seconds = float(os.environ.get("TAHTO_OUTBOX_SWEEP_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["connectors-sweep"] = {
     "task": "connectors.tasks.outbox_sweep_task",

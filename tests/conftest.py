@@ -36,6 +36,16 @@ def _signing_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> Iterator[None]:
+    """Each test starts with no request or failure counted (the counters live in the cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def frozen_now() -> Iterator[datetime]:
     """Freeze the clock at NOW (ticking off), so validity periods never turn into time bombs."""
@@ -172,7 +182,28 @@ def grant(subject: Person, kind: str, actor: Person | None = None, **kwargs: Any
 
 # --- Committed data (a live worker or server must see it) --------------------------------------
 
-_triggers = importlib.import_module("consents.migrations.0002_append_only_triggers")
+
+class _Triggers:
+    """The append-only triggers of every migration that wrote some for all its tables (0002
+    and 0010); 0006's SQLite triggers of the tables it rebuilt are in `_log_triggers`."""
+
+    modules = [
+        importlib.import_module("consents.migrations.0002_append_only_triggers"),
+        importlib.import_module("consents.migrations.0010_append_only_witness_tables"),
+    ]
+
+    @classmethod
+    def forwards(cls, apps: Any, editor: Any) -> None:
+        for module in cls.modules:
+            module.forwards(apps, editor)
+
+    @classmethod
+    def backwards(cls, apps: Any, editor: Any) -> None:
+        for module in cls.modules:
+            module.backwards(apps, editor)
+
+
+_triggers = _Triggers
 _log_triggers = importlib.import_module("consents.migrations.0006_log_sequence")
 
 

@@ -7,6 +7,8 @@
   to each active webhook of the organisations the consent concerns (its recipients, senders,
   biobank and requester), signed (``signing.py``), metadata only (``notification``): id,
   lineage, version, kind, status, event and time. It carries no data, so it needs no decision.
+  Its URL is checked again before sending (``destinations.py``: https, public addresses only);
+  a refused URL parks the item with the reason and nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..fhir.client import FhirClient
 from ..fhir.push import FhirPushConnector
 from ..http import request_json
 from ..models import Endpoint, OutboxItem
+from .destinations import UnsafeDestination, destination_check, guarded_session
 from .signing import SIGNATURE_HEADER, notification_body, notification_sign
 
 
@@ -87,6 +90,10 @@ class WebhookConnector(OutboxConnector):
 
     def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
         endpoint = _endpoint(item, Endpoint.Kind.WEBHOOK)
+        try:
+            destination_check(endpoint.url)
+        except UnsafeDestination as exc:
+            raise ConnectorError(f"webhook URL refused: {exc}", permanent=True) from None
         notification = (item.payload or {}).get("notification") or {}
         body = notification_body(notification)
         request_json(
@@ -99,6 +106,7 @@ class WebhookConnector(OutboxConnector):
                 SIGNATURE_HEADER: notification_sign(body),
             },
             expect_json=False,
+            session=guarded_session(),
         )
         return Delivery(
             endpoint.organisation_id,

@@ -91,7 +91,9 @@ PROBLEM_TEXT = {
     403: "Not permitted; the body names the reason",
     404: "No such resource, or not yours",
     409: "The consent's state does not allow this",
+    413: "The body is larger than the service accepts",
     422: "The body is not valid; errors name each field",
+    429: "Too many requests; wait the seconds Retry-After names",
     502: "The national archive (Kanta) did not answer; nothing was delivered",
 }
 

@@ -98,9 +98,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status.HTTP_403_FORBIDDEN: "Not permitted.",
             status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed.",
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type.",
+            status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests.",
         }.get(response.status_code, "The request failed.")
         rendered = problem(response.status_code, code.replace("_", "-"), title, str(detail), errors)
         if challenge := response.get("WWW-Authenticate"):  # keep a 401's challenge
             rendered["WWW-Authenticate"] = challenge
+        if retry_after := response.get("Retry-After"):  # keep a 429's Retry-After
+            rendered["Retry-After"] = retry_after
         return rendered
     return response

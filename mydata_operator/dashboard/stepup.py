@@ -22,6 +22,8 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils import timezone
 
+from mydata_operator.security.throttle import login_failure_record, login_locked_for
+
 from .models import TotpDevice
 
 SESSION_KEY = "tahto_step_up_at"
@@ -60,8 +62,11 @@ def step_up_verify(request: HttpRequest, *, secret: str) -> bool:
     if not user.is_authenticated or not secret:
         return False
     if step_up_method(user) == "totp":
+        # A code is 6 digits: throttled and locked like a password (the password path is
+        # throttled inside authenticate()).
         device = TotpDevice.objects.get(user_id=user.pk)
-        if not totp_accept(device, secret):
+        if login_locked_for(request, user.get_username()) or not totp_accept(device, secret):
+            login_failure_record(request, user.get_username(), step_up=True)
             return False
     else:
         again = authenticate(request, username=user.get_username(), password=secret)

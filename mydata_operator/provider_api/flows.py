@@ -22,8 +22,9 @@ from consents.policy import Recipient
 from consents.states import Kind, Status
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.identity.models import Person, Provider
+from mydata_operator.identity.selectors import subject_id_for_code
 
-from . import binding, services
+from . import binding
 from .views import ProviderApi
 
 
@@ -95,9 +96,9 @@ class WellbeingSubmitApi(ProviderApi):
                 "Only a registered wellbeing application submits self-produced data."
             )
         schemas.validate("requests/wellbeing-submission.v1", request.data)
-        subject = services.subject_for_code(request.data["subject"]["personalIdentityCode"])
+        subject_id = subject_id_for_code(request.data["subject"]["personalIdentityCode"])
         result = wellbeing.wellbeing_submit(
-            subject_id=subject.id,
+            subject_id=subject_id,
             source_application=principal.application.client_id,
             resources=request.data["resources"],
         )

@@ -3,13 +3,15 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
+from mydata_operator.security.clients import token_rate_limited
+
 from . import oauth_views
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", oauth_views.ConsentAuthorizationView.as_view(), name="authorize"),
-    path("token/", dot_views.TokenView.as_view(), name="token"),
+    path("token/", token_rate_limited(dot_views.TokenView.as_view()), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth_views.ConsentIntrospectionView.as_view(), name="introspect"),
 ]

@@ -13,6 +13,7 @@ import schemas
 from connectors.base import ConnectorError
 from connectors.kanta import connector as kanta
 from connectors.models import Endpoint
+from connectors.providers.destinations import UnsafeDestination, destination_check
 from consents import services
 from consents.errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from consents.models import Consent
@@ -20,7 +21,7 @@ from consents.policy import Reason
 from consents.states import Kind
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.models import Person, Provider
-from schemas.hetu import parse_hetu
+from mydata_operator.identity.selectors import subject_id_for_code
 
 from . import binding, tokens
 from .models import PendingConsentRequest
@@ -55,22 +56,6 @@ def scope_check_requester(*, kind: str, scope: dict[str, Any], provider: Provide
                 )
 
 
-def subject_for_code(code: str) -> Person:
-    """The person with this identity code; a placeholder (no account) if not yet known.
-
-    Creating the placeholder keeps the answer the same whether or not the person uses Tahto,
-    so a provider cannot probe who is registered.
-    """
-    person = Person.objects.filter(personal_identity_code=code).first()
-    if person is not None:
-        return person
-    person, _ = Person.objects.get_or_create(
-        personal_identity_code=code,
-        defaults={"given_name": "", "family_name": "", "birth_date": parse_hetu(code).birth_date},
-    )
-    return person
-
-
 @transaction.atomic
 def provider_consent_request(*, provider: Provider, body: Any) -> Consent | PendingConsentRequest:
     """A provider's request for a citizen's consent (POST /consent-requests); without a
@@ -80,9 +65,12 @@ def provider_consent_request(*, provider: Provider, body: Any) -> Consent | Pend
     period = body["period"]
     if "subject" not in body:
         return pending_request_create(provider=provider, body=body)
-    subject = subject_for_code(body["subject"]["personalIdentityCode"])
+    # Known or not, the request is made the same way and answered the same, so a provider
+    # cannot probe who uses Tahto; an unknown code creates no person record (its consent
+    # waits under the pseudonymous id the person will have on joining).
+    subject_id = subject_id_for_code(body["subject"]["personalIdentityCode"])
     return services.consent_request(
-        subject_id=subject.id,
+        subject_id=subject_id,
         requester=provider.organisation_id,
         kind=body["kind"],
         scope=body["scope"],
@@ -172,8 +160,13 @@ def pending_request_terminate(*, pending: PendingConsentRequest) -> None:
 
 
 def webhook_register(*, provider: Provider, url: str) -> Endpoint:
-    if not url.startswith(("https://", "http://")):
-        raise invalid("/url", "The webhook URL must be an absolute http(s) URL.")
+    """Register a webhook: https to public addresses only, checked after resolving the name
+    (and again at every delivery)."""
+    try:
+        destination_check(url)
+    except UnsafeDestination as exc:
+        message = f"The webhook URL is refused: {exc}."
+        raise invalid("/url", message, "webhook-url-refused") from None
     endpoint, _ = Endpoint.objects.update_or_create(
         organisation_id=provider.organisation_id,
         kind=Endpoint.Kind.WEBHOOK,

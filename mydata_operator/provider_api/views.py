@@ -25,6 +25,7 @@ from consents.log import iso
 from consents.models import Consent
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.api.problems import problem
+from mydata_operator.security.throttle import ConsentRequestThrottle
 
 from . import binding, selectors, services
 from .auth import (
@@ -75,13 +76,18 @@ def _request_json(target: Any, *, client_id: str) -> dict[str, Any]:
 
 
 class ConsentRequestCreateApi(ProviderApi):
+    throttle_classes = [ConsentRequestThrottle]  # per provider, TAHTO_CONSENT_REQUEST_RATE
+
     @extend_schema(
         summary="Ask a citizen for a consent (NextGenPSD2 POST /consents)",
         description="Name the citizen by subject.personalIdentityCode, or leave subject out "
         "(data-access kinds only): then whoever authorizes it becomes its subject, and the "
         "token response names the consent it became.",
         request={"application/json": openapi_schema("requests/consent-request.v1")},
-        responses={201: ConsentRequestSerializer, **problem_responses(400, 401, 403, 422)},
+        responses={
+            201: ConsentRequestSerializer,
+            **problem_responses(400, 401, 403, 413, 422, 429),
+        },
         tags=["provider: consents"],
     )
     def post(self, request: Request) -> Response:

@@ -19,9 +19,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from consents.events import EventType
+from consents.models import LogEntry
 from consents.policy import Flow
 from consents.states import Kind
 from mydata_operator.identity.models import Person
+from mydata_operator.identity.selectors import subject_pseudonym
 from schemas.hetu import InvalidHetu, parse_hetu
 
 OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
@@ -139,6 +141,7 @@ class LogFilterForm(forms.Form):
         self.fields["event"].choices = EVENT_CHOICES  # type: ignore[attr-defined]
         self.fields["outcome"].choices = OUTCOME_CHOICES  # type: ignore[attr-defined]
         self._person: Person | None = None
+        self._subject_id: uuid.UUID | None = None
 
     def clean_subject(self) -> str:
         code = (self.cleaned_data.get("subject") or "").strip().upper()
@@ -153,7 +156,13 @@ class LogFilterForm(forms.Form):
                 params={"reason": str(exc)},
             ) from None
         self._person = Person.objects.filter(personal_identity_code=code).first()
-        if self._person is None:
+        # A provider's request for someone not yet known is logged under the id they will
+        # have on joining (identity.selectors.subject_pseudonym): found by their code too.
+        self._subject_id = self._person.id if self._person else subject_pseudonym(code)
+        if (
+            self._person is None
+            and not LogEntry.objects.filter(subject_id=self._subject_id).exists()
+        ):
             raise forms.ValidationError(
                 _("No person with this personal identity code is known to the operator."),
                 code="unknown-subject",
@@ -199,7 +208,7 @@ class LogFilterForm(forms.Form):
         data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         return LogFilter(
-            subject_id=self._person.id if self._person else None,
+            subject_id=self._subject_id,
             provider=data.get("provider", ""),
             kind=data.get("kind", ""),
             event_types=tuple(sorted(data.get("event") or ())),

@@ -33,7 +33,10 @@ class WebhookReceiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
+def webhook_receiver(settings: Any) -> Iterator[WebhookReceiver]:
+    """A receiver on loopback http; only the test-only TAHTO_WEBHOOK_ALLOW_LOOPBACK lets the
+    webhook connector send to it (by default loopback and http are refused)."""
+    settings.TAHTO_WEBHOOK_ALLOW_LOOPBACK = True
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -177,6 +180,7 @@ def connector_worker(
         "TAHTO_VAR_DIR": str(tmp_path),
         "TAHTO_KANTA_URL": kanta_server.url,
         "TAHTO_CONNECTOR_TIMEOUT": "10",
+        "TAHTO_WEBHOOK_ALLOW_LOOPBACK": "1",  # its webhook receiver listens on loopback http
         "TAHTO_OUTBOX_BACKOFF_SECONDS": "0.5",
         "TAHTO_OUTBOX_BACKOFF_MAX_SECONDS": "2",
         "TAHTO_OUTBOX_CLAIM_TIMEOUT_SECONDS": "3",

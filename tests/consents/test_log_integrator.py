@@ -228,20 +228,28 @@ def test_person_identifiers_go_through_person_ref(db: Any, monkeypatch: pytest.M
 
 
 def test_v1_entries_still_give_the_columns_they_hold(db: Any) -> None:
+    """A v1 entry (before `about`) yields its columns from its body's shape."""
     subject = uuid.uuid4()
+    consent = uuid.uuid4()
     v1 = {
         "v": 1,
         "seq": 4,
         "type": "consent.granted",
         "time": "2026-03-02T09:30:00.000000Z",
         "subject": str(subject),
-        "consent": {"id": str(uuid.uuid4())},
+        "consent": {"id": str(consent), "kind": "biobank", "requestedBy": "1.2.3"},
     }
     assert log.entry_columns(v1) == {
         "event_type": "consent.granted",
         "occurred_at": datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
         "subject_id": subject,
         "actor_id": None,
+        "consent_id": consent,
+        "consent_lineage": None,
+        "kind": "biobank",
+        "recipient": "1.2.3",
+        "purpose": "",
+        "outcome": "",
     }
 
 

@@ -9,6 +9,7 @@ from consents import services
 from consents.models import Consent
 from consents.states import Status
 from mydata_operator.identity.models import Person
+from mydata_operator.identity.selectors import subject_id_for_code, subject_pseudonym
 from schemas.hetu import make_hetu
 from tests.conftest import COUNTY_OID, PROVIDER_OID, provider_sharing_scope
 from tests.provider_api.conftest import ProviderClient, request_consent
@@ -53,15 +54,51 @@ def test_unknown_identity_code_is_accepted_like_a_known_one(
     provider_client: ProviderClient, citizen: Person, frozen_now: datetime
 ) -> None:
     stranger = make_hetu(date(1990, 5, 5), 950)
-    known = post(provider_client, body(citizen, frozen_now)).json()
+    known = post(provider_client, body(citizen, frozen_now))
     unknown = post(
         provider_client,
         body(None, frozen_now, subject={"personalIdentityCode": stranger}),
     )
-    assert unknown.status_code == 201
-    assert set(unknown.json()) == set(known) and unknown.json()["consentStatus"] == "received"
-    placeholder = Person.objects.get(personal_identity_code=stranger)
-    assert placeholder.user is None and placeholder.birth_date == date(1990, 5, 5)
+    assert unknown.status_code == known.status_code == 201
+    assert set(unknown.json()) == set(known.json())
+    assert unknown.json()["consentStatus"] == "received"
+    assert unknown.json()["_links"].keys() == known.json()["_links"].keys()
+    # Asked about later, the unknown code's request answers like the known one's.
+    for answer in (known, unknown):
+        again = Client().get(answer["Location"], HTTP_AUTHORIZATION=provider_client.basic)
+        assert again.status_code == 200 and again.json()["consentStatus"] == "received"
+    # No person record: the request waits under the id the person will have on joining.
+    assert not Person.objects.filter(personal_identity_code=stranger).exists()
+    consent = Consent.objects.get(id=unknown.json()["consentId"])
+    assert consent.subject_id == subject_pseudonym(stranger) != citizen.id
+
+
+def test_requests_for_unknown_identity_codes_create_no_person_records(
+    provider_client: ProviderClient, citizen: Person, frozen_now: datetime
+) -> None:
+    people = Person.objects.count()
+    for individual in range(960, 970):
+        code = make_hetu(date(1991, 6, 6), individual)
+        subject = {"personalIdentityCode": code}
+        assert post(provider_client, body(None, frozen_now, subject=subject)).status_code == 201
+    assert Person.objects.count() == people
+    assert Consent.objects.filter(status=Status.REQUESTED).count() == 10
+
+
+def test_a_person_who_joins_later_finds_the_request_made_before(
+    provider_client: ProviderClient, frozen_now: datetime
+) -> None:
+    code = make_hetu(date(1992, 7, 7), 970)
+    made = post(provider_client, body(None, frozen_now, subject={"personalIdentityCode": code}))
+    joined = Person.objects.create(
+        id=subject_pseudonym(code),
+        personal_identity_code=code,
+        given_name="Uusi",
+        family_name="Asukas",
+        birth_date=date(1992, 7, 7),
+    )
+    assert subject_id_for_code(code) == joined.id
+    assert Consent.objects.get(id=made.json()["consentId"]).subject_id == joined.id
 
 
 def test_request_naming_another_recipient_is_refused(

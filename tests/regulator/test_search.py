@@ -279,3 +279,27 @@ def test_drill_down_from_a_delivery_to_its_decision_and_consent(
     assert detail["decided_by"]["consent_version"] == 1
     page = regulator_client.get(f"/regulator/entries/{delivered.seq}/").content.decode()
     assert f"/regulator/entries/{decision_seq}/" in page
+
+
+def test_a_request_for_someone_not_yet_known_is_found_by_their_code(
+    regulator_client: Client, populated: int
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from consents import services
+    from mydata_operator.identity.selectors import subject_id_for_code
+    from tests.conftest import provider_sharing_scope
+
+    code = "010101A902T"  # no person has it
+    services.consent_request(
+        subject_id=subject_id_for_code(code),
+        requester=PROVIDER_OID,
+        kind="provider-sharing",
+        scope=provider_sharing_scope(),
+        valid_until=datetime.now(UTC) + timedelta(days=30),
+    )
+    consent_log.log_integrate()
+    response = regulator_client.get("/regulator/api/entries", {"subject": code})
+    assert response.status_code == 200, response.content
+    assert [i["event_type"] for i in response.json()["items"]] == ["consent.requested"]
+    assert not Person.objects.filter(personal_identity_code=code).exists()

@@ -12,6 +12,7 @@ from oauth2_provider.models import Application
 from consents import services
 from consents.models import Consent, Mandate
 from mydata_operator.identity.models import Person, Provider, Regulator
+from mydata_operator.identity.selectors import subject_pseudonym
 from schemas.hetu import make_hetu
 
 #: (username, given, family, birth date, individual number 9xx = test/temporary range)
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             people[given], _ = Person.objects.get_or_create(
                 personal_identity_code=code,
                 defaults={
+                    "id": subject_pseudonym(code),  # the id requests made before joining used
                     "user": user,
                     "given_name": given,
                     "family_name": family,

@@ -1,0 +1,1 @@
+"""Limits, security events and the browser and session protections every face shares."""
