@@ -23,15 +23,13 @@ from uuid import UUID
 from django.db import transaction
 
 from consents.events import EventType
+from consents.kinds import KINDS
 from consents.models import LogEntry
-from consents.states import Kind
 
 from .models import Endpoint, LogCursor
 from .outbox import outbox_enqueue
 
 FOLLOWER = "connectors"
-
-NATIONAL_KINDS = frozenset({Kind.BIOBANK, Kind.NEEDS_ASSESSMENT, Kind.PROVIDER_SHARING})
 
 #: Events that put a consent in force or change one that is (or was) registered in Kanta.
 KANTA_EVENTS = frozenset(
@@ -58,17 +56,16 @@ def _organisations(consent: dict[str, Any]) -> set[str]:
     """The organisations a consent concerns: its recipients, senders, biobank, requester."""
     scope = consent.get("scope") or {}
     orgs = {consent.get("requestedBy") or ""}
-    for key in ("recipient", "biobank"):
-        if isinstance(scope.get(key), dict):
-            orgs.add(str(scope[key].get("organisation") or ""))
-    for sender in scope.get("senders") or []:
-        if isinstance(sender, dict):
-            orgs.add(str(sender.get("organisation") or ""))
-    for target in scope.get("targets") or []:
-        if isinstance(target, dict) and isinstance(target.get("recipient"), dict):
-            orgs.add(str(target["recipient"].get("organisation") or ""))
+    kind = KINDS.get(str(consent.get("kind")))
+    if kind is not None:  # the kind says which organisations its scope names
+        orgs.update(str(party.get("organisation") or "") for party in kind.organisations(scope))
     orgs.discard("")
     return orgs
+
+
+def _national(kind: Any) -> bool:
+    """Is the kind registered nationally in Kanta (its module says)?"""
+    return kind in KINDS and KINDS[kind].national
 
 
 def notification(entry: LogEntry, consent: dict[str, Any]) -> dict[str, Any]:
@@ -98,11 +95,7 @@ def _handle(entry: LogEntry) -> int:
     never_in_force = (
         body.get("fromStatus") == "requested" and entry.event_type != EventType.CONSENT_APPROVED
     )
-    if (
-        entry.event_type in KANTA_EVENTS
-        and consent.get("kind") in NATIONAL_KINDS
-        and not never_in_force
-    ):
+    if entry.event_type in KANTA_EVENTS and _national(consent.get("kind")) and not never_in_force:
         _, created = outbox_enqueue(
             connector="kanta.consent",
             key=f"kanta.consent:{entry.seq}",

@@ -28,9 +28,10 @@ from pydantic import ValidationError
 
 import schemas
 from consents.fhir import DATA_CATEGORY_SYSTEM
+from consents.kinds import kind_spec, kinds_answering
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
-from consents.states import Kind, Status
+from consents.states import Status
 
 from ..base import Connector, ConnectorError, Delivery, OutboxConnector, register
 from ..categories import PHR_PROFILE_BASE, is_wellbeing, resource_category
@@ -178,13 +179,13 @@ class SubmitResult:
 
 def _targets(subject_id: UUID) -> list[str]:
     targets = [KANTA_PHR]  # always decided, so a missing consent is a logged deny too
-    consents = Consent.objects.filter(subject_id=subject_id, kind=Kind.WELLBEING_SHARING).exclude(
-        status=Status.SUPERSEDED
-    )
+    consents = Consent.objects.filter(
+        subject_id=subject_id, kind__in=kinds_answering(Flow.PROVIDER_PUSH)
+    ).exclude(status=Status.SUPERSEDED)
     for consent in consents.order_by("created_at"):
-        for target in consent.scope.get("targets") or []:
-            org = (target.get("recipient") or {}).get("organisation")
-            if target.get("type") == "provider" and org and org not in targets:
+        for party in kind_spec(consent.kind).organisations(consent.scope):
+            org = party.get("organisation")
+            if org and org not in targets:
                 targets.append(org)
     return targets
 

@@ -14,17 +14,18 @@ from uuid import UUID
 from django.db import transaction
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Reason, Recipient, decide_preview
-from consents.states import FINAL, Kind
+from consents.states import FINAL
 from mydata_operator.identity.models import Provider
 
 from .models import ConsentAuthorization, TokenBinding
 
 log = logging.getLogger("tahto.provider_api")
 
-#: Consent kinds whose consents bind access tokens (data the provider fetches).
-TOKEN_KINDS = frozenset({Kind.PROVIDER_SHARING, Kind.WELLBEING_SHARING})
+#: Consent kinds whose consents bind access tokens (data the provider fetches); each kind says.
+TOKEN_KINDS = frozenset(code for code, kind in KINDS.items() if kind.token_bound)
 
 #: Deny reasons that end a consent for good: its tokens are revoked when one is seen.
 ENDED = frozenset({Reason.WITHDRAWN, Reason.REVOKED, Reason.TERMINATED, Reason.EXPIRED})
@@ -50,7 +51,7 @@ def recipient_for(provider: Provider) -> Recipient:
 
 def consent_categories(consent: Consent) -> frozenset[str]:
     scope = consent.scope if isinstance(consent.scope, dict) else {}
-    return frozenset(scope.get("dataCategories", []))
+    return kind_spec(consent.kind).data_categories(scope)
 
 
 def consent_liveness(
