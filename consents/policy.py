@@ -28,7 +28,9 @@ from .models import Consent, LogEntry
 from .states import Provision, Status
 
 __all__ = [
+    "FREQUENCY_WINDOW",
     "REASON_TEXT",
+    "WELLBEING_CATEGORIES",
     "Decision",
     "DecisionRequest",
     "Flow",
