@@ -19,6 +19,9 @@ from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, 
 if TYPE_CHECKING:
     from ..policy import DecisionRequest, Recipient
 
+#: Self-produced data categories, as the schemas publish them.
+SELF_PRODUCED = frozenset(schemas.codes("selfProducedCategory"))
+
 
 class WellbeingSharing(ConsentKind):
     code = "wellbeing-sharing"
@@ -41,7 +44,7 @@ class WellbeingSharing(ConsentKind):
         if request.flow == Flow.PROVIDER_ACCESS:
             # A provider's fetch is governed here only for self-produced data.
             wanted = request.data_categories
-            return bool(wanted) and wanted <= frozenset(schemas.codes("selfProducedCategory"))
+            return bool(wanted) and wanted <= SELF_PRODUCED
         return request.flow in self.flows
 
     def covers_recipient(self, scope: Scope, recipient: Recipient) -> bool:
