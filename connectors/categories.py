@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from consents import fhir_terminology
 from consents.fhir import DATA_CATEGORY_SYSTEM, RESOURCE_TYPES_BY_CATEGORY
 from consents.policy import WELLBEING_CATEGORIES
 
@@ -42,9 +43,8 @@ TYPE_CATEGORY = {
     "QuestionnaireResponse": "questionnaires",
 }
 
-#: Kanta PHR profile for each self-produced category. Named after the stand-in's convention;
-#: the real Kanta PHR profile URLs must replace these before connecting to the real archive.
-PHR_PROFILE_BASE = "http://phr.kanta.fi/StructureDefinition/fiphr-sd-"
+#: Kanta PHR profile for each self-produced category: one definition, in the conformance check.
+PHR_PROFILE_BASE = fhir_terminology.PHR_PROFILE_BASE
 
 
 def resource_category(resource: dict[str, Any]) -> str | None:

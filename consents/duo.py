@@ -6,32 +6,45 @@ documents first; this module still fails closed on anything it does not understa
 
 The codes and their meaning, after the DUO ontology (EBISPOT/DUO, duo.csv):
 
-Permissions, and what each covers here:
+Permissions, and what each covers here (a request's purpose must lie wholly inside the
+consent's permission; the DUOS matching rules agree, DataBiosphere/consent-ontology
+``DataUseMatchCasesV4``):
   NRES DUO:0000004 no restriction                    -> every purpose
   GRU  DUO:0000042 general research use              -> GRU, HMB, DS (any disease), POA
+                                                         (DUOS: POA and DS approved under GRU)
   HMB  DUO:0000006 health/medical/biomedical research -> HMB, DS; "does not include the study
                                                          of population origins or ancestry"
+                                                         (DUOS: GRU and POA denied under HMB)
   DS   DUO:0000007 disease specific research          -> DS of the same ICD-10 code or a more
                                                          specific one (C50 covers C50.9, not C51)
   POA  DUO:0000011 population origins or ancestry     -> POA only
 
 Modifiers:
   requirements the request must declare: NPU DUO:0000045 (not-for-profit organisation use
-  only), NCU DUO:0000046 (non-commercial use only), IRB DUO:0000021 (ethics approval), COL
-  DUO:0000020 (collaboration), PUB DUO:0000019 (publication), RTN DUO:0000029 (return derived
-  data), GSO DUO:0000016 (genetic studies only), US DUO:0000026 (approved users), RS
-  DUO:0000012 (research type), GS DUO:0000022 (geographic region). For US, RS and GS the
-  biobank's access committee vets the claim; Tahto checks that the request makes it.
-  NPOA DUO:0000044: population origins or ancestry research prohibited (a POA request fails).
+  only), NCU DUO:0000046 (non-commercial use only), NPUNCU DUO:0000018 (both: declared as
+  NPUNCU or as NPU and NCU together; an NPUNCU declaration also meets NPU and NCU), IRB
+  DUO:0000021 (ethics approval), COL DUO:0000020 (collaboration), PUB DUO:0000019
+  (publication), RTN DUO:0000029 (return derived data), GSO DUO:0000016 (genetic studies
+  only), US DUO:0000026 (approved users), RS DUO:0000012 (research type), GS DUO:0000022
+  (geographic region). For US, RS and GS the biobank's access committee vets the claim; Tahto
+  checks that the request makes it.
+  NPOA DUO:0000044: population origins or ancestry research prohibited. A POA request fails,
+  and so do GRU and NRES requests, whose purpose ("any research purpose", "no restriction")
+  includes the prohibited research.
   NMDS DUO:0000015: no methods development research (methodsDevelopment true fails).
   IS DUO:0000028 / PS DUO:0000027: the request's institution / project must be listed.
   TS DUO:0000025: use only before restrictions.until.
   MOR DUO:0000024: no publication before restrictions.moratoriumUntil; it limits publishing,
   not access, so the match stays ok and the detail says so (code ``duo.moratorium``).
+  Not supported (a consent cannot carry them; the schema's enum refuses them): CC
+  DUO:0000043 clinical care use, which widens use beyond research, and codes outside DUO.
 
-Data categories: ``samples`` needs ``samples.collect``; ``register-data`` needs
-``registerLinking.allowed`` (separate acts under the Finnish Biobank Act); any other category
-must be listed in the consent's ``dataCategories``.
+Samples and data categories, one rule: ``samples`` is covered exactly when
+``samples.collect`` is true and ``register-data`` exactly when ``registerLinking.allowed`` is
+true (separate acts under the Finnish Biobank Act, each answered once by the donor); any
+other category must be listed in the consent's ``dataCategories``. Listing ``samples`` or
+``register-data`` there as well is allowed (the schema lets it only with the matching act)
+and changes nothing: see ``covered_categories``.
 """
 
 from __future__ import annotations
@@ -55,6 +68,8 @@ PERMISSION_COVERS: dict[str, frozenset[str]] = {
 REQUIREMENTS: dict[str, str] = {
     "NPU": "The consent allows use only by not-for-profit organisations (DUO NPU)",
     "NCU": "The consent allows only non-commercial use (DUO NCU)",
+    "NPUNCU": "The consent allows only non-commercial use by not-for-profit organisations "
+    "(DUO NPUNCU)",
     "IRB": "The consent requires approval by a research ethics committee (DUO IRB)",
     "COL": "The consent requires collaboration with the biobank's original researchers (DUO COL)",
     "PUB": "The consent requires that the results are published (DUO PUB)",
@@ -65,6 +80,12 @@ REQUIREMENTS: dict[str, str] = {
     "RS": "The consent allows only certain types of research (DUO RS)",
     "GS": "The consent allows use only within a certain geographic region (DUO GS)",
 }
+
+#: What each requirement asks of the request, as the plain requirements it stands for.
+_MEANS: dict[str, frozenset[str]] = {"NPUNCU": frozenset({"NPU", "NCU"})}
+
+#: Purposes whose scope includes population origins or ancestry research (refused by NPOA).
+_INCLUDES_POA = frozenset({"POA", "GRU", "NRES"})
 
 #: Every modifier this module understands; a consent with any other one matches nothing.
 KNOWN_MODIFIERS = frozenset(REQUIREMENTS) | {"NPOA", "NMDS", "IS", "PS", "TS", "MOR"}
@@ -85,6 +106,17 @@ class DuoMatch:
     ok: bool
     code: str
     detail: str
+
+
+def covered_categories(consent_scope: Mapping[str, Any]) -> frozenset[str]:
+    """The data categories a biobank consent covers: samples by ``samples.collect``,
+    register data by ``registerLinking.allowed``, the rest by ``dataCategories``."""
+    listed = set(consent_scope.get("dataCategories", [])) - {"samples", "register-data"}
+    if consent_scope.get("samples", {}).get("collect") is True:
+        listed.add("samples")
+    if consent_scope.get("registerLinking", {}).get("allowed") is True:
+        listed.add("register-data")
+    return frozenset(listed)
 
 
 def disease_covers(consented: str, requested: str) -> bool:
@@ -166,49 +198,54 @@ def _permission(scope: _Doc, request: _Doc, at: dt.datetime) -> DuoMatch | None:
                 f"The consent allows research only on the disease {consented} and its "
                 f"subtypes (DUO DS); the request concerns {requested or 'no named disease'}.",
             )
-    if wanted == "POA" and "NPOA" in scope.get("modifiers", []):
+    if wanted in _INCLUDES_POA and "NPOA" in scope.get("modifiers", []):
         return DuoMatch(
             False,
             "duo.permission-not-covered",
             "The consent forbids research on population origins or ancestry (DUO NPOA); "
-            "the request is for such research (DUO POA).",
+            + (
+                "the request is for such research (DUO POA)."
+                if wanted == "POA"
+                else f"the request is for {_PURPOSE_TEXT[wanted]} (DUO {wanted}), which "
+                "includes it."
+            ),
         )
     return None
 
 
 def _categories(scope: _Doc, request: _Doc, at: dt.datetime) -> DuoMatch | None:
-    consented = set(scope.get("dataCategories", []))
+    covered = covered_categories(scope)
     for category in request.get("dataCategories", []):
+        if category in covered:
+            continue
         if category == "samples":
-            if not scope.get("samples", {}).get("collect"):
-                return DuoMatch(
-                    False,
-                    "duo.samples-not-consented",
-                    "The consent does not allow the biobank to hold samples; "
-                    "the request asks for samples.",
-                )
-        elif category == "register-data":
-            if not scope.get("registerLinking", {}).get("allowed"):
-                return DuoMatch(
-                    False,
-                    "duo.register-linking-not-consented",
-                    "The consent does not allow linking register data; "
-                    "the request asks for register data.",
-                )
-        elif category not in consented:
             return DuoMatch(
                 False,
-                "duo.category-not-consented",
-                f"The consent does not cover the data category {category}; "
-                "the request asks for it.",
+                "duo.samples-not-consented",
+                "The consent does not allow the biobank to hold samples; "
+                "the request asks for samples.",
             )
+        if category == "register-data":
+            return DuoMatch(
+                False,
+                "duo.register-linking-not-consented",
+                "The consent does not allow linking register data; "
+                "the request asks for register data.",
+            )
+        return DuoMatch(
+            False,
+            "duo.category-not-consented",
+            f"The consent does not cover the data category {category}; the request asks for it.",
+        )
     return None
 
 
 def _modifiers(scope: _Doc, request: _Doc, at: dt.datetime) -> DuoMatch | None:
     modifiers = list(scope.get("modifiers", []))
     restrictions = scope.get("restrictions", {})
-    declared = set(request.get("declarations", []))
+    declared: set[str] = set()
+    for code in request.get("declarations", []):
+        declared |= _MEANS.get(code, frozenset({code}))
 
     unknown = [m for m in modifiers if m not in KNOWN_MODIFIERS]
     if unknown:
@@ -226,7 +263,7 @@ def _modifiers(scope: _Doc, request: _Doc, at: dt.datetime) -> DuoMatch | None:
             "or algorithms (DUO NMDS); the request is for such research.",
         )
     for modifier, sentence in REQUIREMENTS.items():
-        if modifier in modifiers and modifier not in declared:
+        if modifier in modifiers and not _MEANS.get(modifier, frozenset({modifier})) <= declared:
             return DuoMatch(
                 False,
                 f"duo.modifier-unsatisfied:{modifier}",

@@ -55,7 +55,6 @@ from .fhir_parts import (
     CONSENT_ACTION_SYSTEM,
     CONSENT_KIND_SYSTEM,
     CONSENT_SCOPE_SYSTEM,
-    DATA_CATEGORY_SYSTEM,
     DUO_SYSTEM,
     EXT_CONTACT_CHANNEL,
     EXT_FREQUENCY_PER_DAY,
@@ -78,6 +77,7 @@ from .fhir_parts import (
     fhir_datetime,
     oid_identifier,
 )
+from .fhir_terminology import DATA_CATEGORY_SYSTEM, FhirConformanceError, fhir_check
 from .kinds import ConsentKind, kind_spec
 from .models import Consent
 from .states import Status
@@ -182,12 +182,14 @@ def consent_to_fhir_resource(
 
 def _validated(resource: dict[str, Any]) -> FhirConsent:
     try:
-        return FhirConsent.model_validate(resource)
-    except ValidationError as exc:
+        model = FhirConsent.model_validate(resource)
+        fhir_check(resource)  # required bindings, which fhir.resources does not check
+    except (ValidationError, FhirConformanceError) as exc:
         raise FhirExportError(
             f"consent {resource.get('id')} exports as an invalid FHIR R4 Consent "
             f"(a bug in consents.fhir): {exc}"
         ) from exc
+    return model
 
 
 # --------------------------------------------------------------------------- the resource

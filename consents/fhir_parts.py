@@ -19,7 +19,6 @@ from .times import iso_utc
 
 TAHTO_SYSTEM_BASE = "https://schemas.tahto.fi/"
 CONSENT_KIND_SYSTEM = "https://schemas.tahto.fi/consent-kind"
-DATA_CATEGORY_SYSTEM = "https://schemas.tahto.fi/data-category"
 PURPOSE_SYSTEM = "https://schemas.tahto.fi/purpose"
 LIFE_AREA_SYSTEM = "https://schemas.tahto.fi/life-area"
 RESEARCH_PROJECT_SYSTEM = "https://schemas.tahto.fi/research-project"

@@ -57,9 +57,16 @@ _STATUS_REASON = {
 }
 
 # Closer reasons explain a deny better: when several consents fail, the closest one speaks.
+# A consent in a final state (revoked, terminated, withdrawn, expired) can never permit again,
+# so it is further away than one in force whose scope falls short: a refused research request
+# names the donor's active consent that did not cover it, not an older withdrawn one.
 _CLOSENESS = [
     Reason.NO_CONSENT,
     Reason.WRONG_RECIPIENT,
+    Reason.REVOKED,
+    Reason.TERMINATED,
+    Reason.WITHDRAWN,
+    Reason.EXPIRED,
     Reason.NOT_APPROVED,
     Reason.PURPOSE,
     Reason.SOURCE,
@@ -68,10 +75,6 @@ _CLOSENESS = [
     Reason.CATEGORIES,
     Reason.DUO,
     Reason.NOT_YET_VALID,
-    Reason.EXPIRED,
-    Reason.REVOKED,
-    Reason.TERMINATED,
-    Reason.WITHDRAWN,
     Reason.PAUSED,
     Reason.FREQUENCY,
 ]

@@ -20,6 +20,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from consents.fhir import consent_to_fhir
+from consents.fhir_terminology import fhir_issues
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
@@ -136,6 +137,11 @@ def provider_query(
                 r
                 for r in client.search_patient(resource_type, hetu)
                 if resource_category(r) in permitted
+            )
+        broken = [i.message for r in found for i in fhir_issues(r)]
+        if broken:  # forward nothing that breaks a required FHIR binding
+            raise ConnectorError(
+                "Kanta answered with non-conforming FHIR: " + "; ".join(broken), True
             )
     except ConnectorError as exc:
         _query.record_failed(

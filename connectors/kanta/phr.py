@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 import schemas
 from consents.fhir import DATA_CATEGORY_SYSTEM
+from consents.fhir_terminology import FhirConformanceError, fhir_check, fhir_issues
 from consents.kinds import kind_spec, kinds_answering
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
@@ -75,6 +76,11 @@ def _fhir_issues(resource: dict[str, Any], pointer: str) -> list[schemas.Validat
     return []
 
 
+def _conformance_issues(resource: dict[str, Any], pointer: str) -> list[schemas.ValidationIssue]:
+    """Required bindings and claimed PHR profiles (consents.fhir_terminology), as issues."""
+    return [_issue(pointer + i.pointer, i.message, "fhir-binding") for i in fhir_issues(resource)]
+
+
 def wellbeing_validate(resources: Any) -> list[str]:
     """Check a submission; return each resource's data category, or raise with every error."""
     if not isinstance(resources, list) or not resources:
@@ -99,7 +105,7 @@ def wellbeing_validate(resources: Any) -> list[str]:
             )
             categories.append("")
             continue
-        found = _fhir_issues(resource, pointer)
+        found = _fhir_issues(resource, pointer) or _conformance_issues(resource, pointer)
         issues.extend(found)
         category = resource_category(resource) or ""
         if not found and not is_wellbeing(category):
@@ -200,6 +206,12 @@ def wellbeing_submit(
         _marked(r, index=i, submission=submission, source=source_application, category=c)
         for i, (r, c) in enumerate(zip(resources, categories, strict=True))
     ]
+    # What will travel must conform too (e.g. a PHR profile the app claimed for other data).
+    issues = [
+        issue for i, r in enumerate(marked) for issue in _conformance_issues(r, f"/resources/{i}")
+    ]
+    if issues:
+        raise schemas.SchemaValidationError(issues)
     wanted = frozenset(categories)
     now = timezone.now()
     results: list[TargetResult] = []
@@ -288,11 +300,19 @@ class FhirPushConnector(OutboxConnector):
         payload = item.payload or {}
         client = self.client(item)
         patient = patient_reference(item.subject_id)
+        outgoing = [
+            {**resource, "subject": patient}
+            for resource in payload.get("resources") or []
+            # narrowed since it was queued: only what is permitted now moves
+            if resource_category(resource) in decision.permitted_categories
+        ]
+        try:  # nothing leaves that breaks a required binding or profile, not even in part
+            for out in outgoing:
+                fhir_check(out)
+        except FhirConformanceError as exc:
+            raise ConnectorError(f"outbox item {item.key}: {exc}", True) from exc
         sent: dict[str, int] = {}
-        for resource in payload.get("resources") or []:
-            if resource_category(resource) not in decision.permitted_categories:
-                continue  # narrowed since it was queued: only what is permitted now moves
-            out = {**resource, "subject": patient}
+        for out in outgoing:
             idents = (
                 out["identifier"] if isinstance(out["identifier"], list) else [out["identifier"]]
             )

@@ -9,7 +9,9 @@ identifier=<system>|<value>``, so a resent resource is stored once) and update (
 Every received resource is validated with ``fhir.resources`` (R4B, identical to R4 for these
 types) and rejected with an OperationOutcome if invalid; Observation and
 QuestionnaireResponse (Kanta PHR content) must also name a PHR profile in ``meta.profile``,
-as Kanta PHR checks ``meta.profile``. Errors are OperationOutcome resources.
+as Kanta PHR checks ``meta.profile``; required FHIR bindings and the PHR profile claimed are
+checked with ``consents.fhir_terminology``, the same check Tahto runs before sending.
+Errors are OperationOutcome resources.
 
 For tests: ``POST /_faults {"mode": "500"|"timeout"|"garbage", "count": n, "seconds": s}``
 makes the next n FHIR requests fail (``timeout`` does the work but answers only after s
@@ -38,6 +40,8 @@ from urllib.parse import parse_qs
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from consents.fhir_terminology import PHR_PROFILE_PREFIX, fhir_issues
+
 from .synthetic import HETU_SYSTEM, all_records
 
 RESOURCE_TYPES = (
@@ -51,7 +55,6 @@ RESOURCE_TYPES = (
 )
 #: Kanta PHR content: must declare a PHR profile in meta.profile.
 PHR_TYPES = frozenset({"Observation", "QuestionnaireResponse"})
-PHR_PROFILE_PREFIX = "http://phr.kanta.fi/StructureDefinition/"
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 _Start = Callable[[str, list[tuple[str, str]]], Any]
@@ -101,7 +104,8 @@ def validation_issues(resource: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"{rtype}.meta.profile",
                 )
             ]
-    return []
+    # Kanta checks terminology too: required bindings and the PHR profile claimed.
+    return [("code-invalid", i.message, i.path) for i in fhir_issues(resource)]
 
 
 class Store:

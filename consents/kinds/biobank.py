@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import fhir_parts as F
 from ..decisions import Flow, Reason
-from ..duo import duo_match
+from ..duo import covered_categories, duo_match
 from ..errors import invalid
 from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, party_names
 
@@ -40,7 +40,7 @@ class Biobank(ConsentKind):
         result = duo_match(scope, dict(request.research or {}), at=request.at)
         if not result.ok:
             return Match(Reason.DUO, detail=result.detail, detail_code=result.code)
-        granted = frozenset(scope.get("dataCategories", [])) & wanted
+        granted = covered_categories(scope) & wanted
         if wanted and not granted:
             return Match(Reason.CATEGORIES)
         return Match(Reason.PERMITTED, granted, detail=result.detail, detail_code=result.code)

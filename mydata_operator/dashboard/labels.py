@@ -101,6 +101,7 @@ DUO: dict[str, Promise] = {
     "POA": _("research on population origins or ancestry only"),
     "NPU": _("only by not-for-profit organisations"),
     "NCU": _("only for non-commercial use"),
+    "NPUNCU": _("only by not-for-profit organisations for non-commercial use"),
     "NPOA": _("not for research on population origins or ancestry"),
     "GSO": _("only for genetic studies"),
     "IRB": _("only with ethics committee approval"),

@@ -1,11 +1,14 @@
 """A research request gets only the donors whose biobank consent matches its DUO codes."""
 
+import json
 from typing import Any
 
 from connectors.biobank import donor_pseudonym, research_request
 from consents import services
+from consents.events import EventType
+from consents.models import LogEntry
 from consents.policy import Recipient
-from tests.conftest import BIOBANK_OID, grant
+from tests.conftest import BIOBANK_OID, biobank_scope, grant
 
 BIOBANK = Recipient(organisation=BIOBANK_OID)
 
@@ -59,3 +62,20 @@ def test_pseudonyms_differ_between_biobanks(citizen: Any) -> None:
     assert donor_pseudonym(biobank=BIOBANK_OID, subject_id=citizen.id) != donor_pseudonym(
         biobank="1.2.246.10.1.1.1", subject_id=citizen.id
     )
+
+
+def test_a_refusal_is_logged_against_the_active_consent_not_an_older_withdrawn_one(
+    citizen: Any,
+) -> None:
+    older = grant(citizen, "biobank", scope=biobank_scope(permission={"code": "GRU"}))
+    services.consent_withdraw(consent=older, actor=services.Actor.person(citizen.id))
+    active = grant(citizen, "biobank")  # HMB: does not cover ancestry research
+    result = research_request(
+        biobank=BIOBANK, request=request(purpose={"code": "POA"}), donors=[citizen.id]
+    )
+    assert result.matched == 0
+    entry = LogEntry.objects.filter(event_type=EventType.DECISION_DENY).latest("seq")
+    assert entry.consent_id == active.id
+    decision = json.loads(entry.entry)["decision"]
+    assert decision["reason"] == "research-use-not-covered"
+    assert decision["detail"] == "duo.permission-not-covered"

@@ -145,3 +145,52 @@ def test_a_provider_without_a_fhir_endpoint_gets_nothing(citizen: Any) -> None:
     result = submit(citizen, steps())
     provider = next(t for t in result.targets if t.target == PROVIDER_OID)
     assert provider.decision.permit and provider.queued == 0 and provider.note == "no-endpoint"
+
+
+def test_a_code_outside_a_required_value_set_is_refused_and_nothing_is_written(
+    citizen: Any,
+) -> None:
+    grant(citizen, "wellbeing-sharing")
+    with pytest.raises(schemas.SchemaValidationError) as caught:
+        submit(citizen, steps(), {**steps(), "status": "done"})
+    (error,) = caught.value.errors
+    assert error["pointer"] == "/resources/1/status"
+    assert error["message"].startswith("Observation.status: 'done' is not in the required")
+    assert "final" in error["message"] and "preliminary" in error["message"]
+    assert not OutboxItem.objects.exists()
+    assert not LogEntry.objects.filter(event_type__startswith="decision.").exists()
+
+
+def test_a_phr_profile_claimed_for_other_data_is_refused_before_anything_is_queued(
+    citizen: Any,
+) -> None:
+    grant(citizen, "wellbeing-sharing")
+    claimed = {
+        **steps(),
+        "meta": {"profile": ["http://phr.kanta.fi/StructureDefinition/fiphr-sd-body-weight"]},
+    }
+    with pytest.raises(schemas.SchemaValidationError) as caught:
+        submit(citizen, claimed)
+    (error,) = caught.value.errors
+    assert error["pointer"] == "/resources/0/meta/profile/0"
+    assert "fiphr-sd-steps" in error["message"]
+    assert not OutboxItem.objects.exists()
+
+
+def test_a_queued_resource_that_breaks_a_required_binding_is_never_sent(
+    kanta: Any, citizen: Any
+) -> None:
+    grant(citizen, "wellbeing-sharing", scope=wellbeing_scope(targets=[{"type": "kanta-phr"}]))
+    submit(citizen, steps(2222), steps(3333))
+    item = OutboxItem.objects.get(connector="kanta.phr")
+    payload = dict(item.payload or {})
+    good, queued = payload["resources"]
+    payload["resources"] = [good, {**queued, "status": "done"}]  # changed in the queue
+    OutboxItem.objects.filter(pk=item.pk).update(payload=payload)
+    assert set(pump("kanta.phr").values()) == {S.PARKED}
+    item.refresh_from_db()
+    assert "Observation.status" in item.last_error
+    stored = kanta.search(
+        "Observation", patient=f"urn:oid:1.2.246.21|{citizen.personal_identity_code}"
+    )
+    assert not any(r.get("valueQuantity", {}).get("value") in (2222, 3333) for r in stored)

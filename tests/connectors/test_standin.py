@@ -97,3 +97,11 @@ def test_standin_has_records_for_every_demo_citizen() -> None:
         r["identifier"][0]["value"] for r in all_records() if r["resourceType"] == "Patient"
     }
     assert patients == {make_hetu(born, n) for _, _, _, born, n in CITIZENS}
+
+
+def test_standin_rejects_a_code_outside_a_required_value_set(kanta: Any) -> None:
+    response = requests.post(f"{kanta.url}/Observation", json=observation(status="done"), timeout=5)
+    assert response.status_code == 422
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == ["Observation.status"]
+    assert "observation-status" in issue["diagnostics"]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schemas
-from consents.duo import REQUIREMENTS, DuoMatch, disease_covers, duo_match
+from consents.duo import REQUIREMENTS, DuoMatch, covered_categories, disease_covers, duo_match
 
 AT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 BIOBANK = "1.2.246.10.12345678.10.0"
@@ -337,3 +337,217 @@ def test_adding_a_modifier_never_turns_a_refusal_into_a_permit(
     schemas.validate("consent-kinds/biobank.v1", stricter)
     if duo_match(stricter, body, at=at).ok:
         assert duo_match(plain, body, at=at).ok
+
+
+# --- the ontology's own definitions, row by row ----------------------------------------------
+# Each row: (source, consent changes, request changes, expected ok, expected code). The source
+# names the DUO term (id and definition, EBISPOT/DUO duo.csv) or the DUOS matching rule
+# (DataBiosphere/consent-ontology, DataUseMatchCasesV4) the expectation follows from.
+DUO_GRU = "DUO:0000042 GRU: use is allowed for general research use for any research purpose"
+DUO_HMB = (
+    "DUO:0000006 HMB: use is allowed for health/medical/biomedical purposes; does not "
+    "include the study of population origins or ancestry"
+)
+DUO_DS = "DUO:0000007 DS: use is allowed provided it is related to the specified disease"
+DUO_POA = "DUO:0000011 POA: use is limited to the study of population origins or ancestry"
+DUO_NRES = "DUO:0000004 NRES: there is no restriction on use"
+DUO_NPOA = "DUO:0000044 NPOA: use for population, origin or ancestry research is prohibited"
+DUO_NPUNCU = (
+    "DUO:0000018 NPUNCU: use is limited to not-for-profit organizations and not-for-profit "
+    "use, non-commercial use"
+)
+DUO_NPU = "DUO:0000045 NPU: use is limited to not-for-profit organizations"
+DUO_NCU = "DUO:0000046 NCU: use is limited to not-for-profit use"
+DUO_NMDS = "DUO:0000015 NMDS: use does not allow methods development research"
+DUO_MOR = "DUO:0000024 MOR: requestor agrees not to publish results until a specific date"
+DUOS_HMB = "DUOS matchHMB: HMB purpose approved under GRU or HMB, denied under DS and POA"
+DUOS_POA = "DUOS matchPOA: POA purpose approved under GRU or POA, denied under HMB and DS"
+DUOS_DS = "DUOS matchDiseases: DS purpose approved under GRU, HMB, or a parent disease"
+DUOS_NPU = "DUOS matchNonProfitUse: an NPU dataset denies a purpose that is not non-profit"
+SAMPLES = "Tahto rule (consents/duo.py): samples are covered by samples.collect alone"
+
+ONTOLOGY_TABLE = [
+    (DUO_GRU, {}, {"purpose": {"code": "GRU"}}, True, "duo.match"),
+    (DUOS_POA, {}, {"purpose": {"code": "POA"}}, True, "duo.match"),
+    (DUOS_DS, {}, {"purpose": ds("C50")}, True, "duo.match"),
+    (DUOS_HMB, {}, {"purpose": {"code": "HMB"}}, True, "duo.match"),
+    (DUO_GRU, {}, {"purpose": {"code": "NRES"}}, False, "duo.permission-not-covered"),
+    (DUO_NRES, {"permission": {"code": "NRES"}}, {"purpose": {"code": "NRES"}}, True, "duo.match"),
+    (
+        DUOS_HMB,
+        {"permission": {"code": "HMB"}},
+        {"purpose": {"code": "GRU"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (
+        DUO_HMB,
+        {"permission": {"code": "HMB"}},
+        {"purpose": {"code": "POA"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (DUOS_DS, {"permission": {"code": "HMB"}}, {"purpose": ds("E11")}, True, "duo.match"),
+    (
+        DUOS_HMB,
+        {"permission": ds("E11")},
+        {"purpose": {"code": "HMB"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (DUO_DS, {"permission": ds("E11")}, {"purpose": ds("E11.9")}, True, "duo.match"),
+    (DUO_DS, {"permission": ds("E11")}, {"purpose": ds("E10")}, False, "duo.disease-not-covered"),
+    (
+        DUOS_POA,
+        {"permission": ds("E11")},
+        {"purpose": {"code": "POA"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (
+        DUO_POA,
+        {"permission": {"code": "POA"}},
+        {"purpose": {"code": "HMB"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (DUO_POA, {"permission": {"code": "POA"}}, {"purpose": {"code": "POA"}}, True, "duo.match"),
+    # NPOA with each permission that would otherwise allow ancestry research.
+    (
+        DUO_NPOA,
+        {"modifiers": ["NPOA"]},
+        {"purpose": {"code": "POA"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (
+        DUO_NPOA,
+        {"modifiers": ["NPOA"]},
+        {"purpose": {"code": "GRU"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (DUO_NPOA, {"modifiers": ["NPOA"]}, {"purpose": {"code": "HMB"}}, True, "duo.match"),
+    (DUO_NPOA, {"modifiers": ["NPOA"]}, {"purpose": ds("C50")}, True, "duo.match"),
+    (
+        DUO_NPOA,
+        {"permission": {"code": "NRES"}, "modifiers": ["NPOA"]},
+        {"purpose": {"code": "NRES"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (
+        DUO_NPOA,
+        {"permission": {"code": "NRES"}, "modifiers": ["NPOA"]},
+        {"purpose": {"code": "GRU"}},
+        False,
+        "duo.permission-not-covered",
+    ),
+    (
+        DUO_NPOA,
+        {"permission": {"code": "NRES"}, "modifiers": ["NPOA"]},
+        {"purpose": {"code": "HMB"}},
+        True,
+        "duo.match",
+    ),
+    # NPU, NCU and their combination NPUNCU.
+    (DUOS_NPU, {"modifiers": ["NPU"]}, {"declarations": []}, False, "duo.modifier-unsatisfied:NPU"),
+    (DUO_NPU, {"modifiers": ["NPU"]}, {"declarations": ["NPUNCU"]}, True, "duo.match"),
+    (
+        DUO_NCU,
+        {"modifiers": ["NCU"]},
+        {"declarations": ["NPU"]},
+        False,
+        "duo.modifier-unsatisfied:NCU",
+    ),
+    (DUO_NCU, {"modifiers": ["NCU"]}, {"declarations": ["NPUNCU"]}, True, "duo.match"),
+    (
+        DUO_NPUNCU,
+        {"modifiers": ["NPUNCU"]},
+        {"declarations": ["NPU"]},
+        False,
+        "duo.modifier-unsatisfied:NPUNCU",
+    ),
+    (
+        DUO_NPUNCU,
+        {"modifiers": ["NPUNCU"]},
+        {"declarations": ["NCU"]},
+        False,
+        "duo.modifier-unsatisfied:NPUNCU",
+    ),
+    (DUO_NPUNCU, {"modifiers": ["NPUNCU"]}, {"declarations": ["NPU", "NCU"]}, True, "duo.match"),
+    (DUO_NPUNCU, {"modifiers": ["NPUNCU"]}, {"declarations": ["NPUNCU"]}, True, "duo.match"),
+    # Methods development and the publication moratorium.
+    (
+        DUO_NMDS,
+        {"modifiers": ["NMDS"]},
+        {"methodsDevelopment": True},
+        False,
+        "duo.methods-forbidden",
+    ),
+    (
+        DUO_NMDS,
+        {"permission": {"code": "NRES"}, "modifiers": ["NMDS"]},
+        {"methodsDevelopment": True},
+        False,
+        "duo.methods-forbidden",
+    ),
+    (
+        DUO_MOR,
+        {"modifiers": ["MOR"], "restrictions": {"moratoriumUntil": "2026-06-01T00:00:00Z"}},
+        {},
+        True,
+        "duo.moratorium",
+    ),
+    # Samples and register data: the separate acts decide.
+    (SAMPLES, {"dataCategories": CLINICAL}, {"dataCategories": ["samples"]}, True, "duo.match"),
+    (
+        SAMPLES,
+        {"dataCategories": CLINICAL},
+        {"dataCategories": ["register-data"]},
+        True,
+        "duo.match",
+    ),
+    (
+        SAMPLES,
+        {"samples": {"collect": False}, "dataCategories": CLINICAL},
+        {"dataCategories": ["samples", "conditions"]},
+        False,
+        "duo.samples-not-consented",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "consent_changes", "request_changes", "ok", "code"),
+    ONTOLOGY_TABLE,
+    ids=[f"{row[4]}-{i}" for i, row in enumerate(ONTOLOGY_TABLE)],
+)
+def test_duo_follows_the_ontology_definitions(source, consent_changes, request_changes, ok, code):
+    scope = consent(**consent_changes)
+    body = request(**request_changes)
+    schemas.validate("consent-kinds/biobank.v1", scope)
+    schemas.validate("requests/research-request.v1", body)
+    result = duo_match(scope, body, at=AT)
+    assert (result.ok, result.code) == (ok, code), f"{source}: {result.detail}"
+
+
+def test_every_supported_modifier_is_in_the_ontology_table():
+    named = {m for _, c, _, _, _ in ONTOLOGY_TABLE for m in c.get("modifiers", [])}
+    named |= set(REQUIREMENTS)  # each requirement also has its two rows in TABLE above
+    named |= {"IS", "PS", "TS", "MOR", "NMDS", "NPOA"}  # rows in TABLE above
+    assert named >= set(MODIFIERS)
+
+
+def test_covered_categories_follow_the_separate_acts():
+    assert covered_categories(consent(dataCategories=CLINICAL)) == {
+        *CLINICAL,
+        "samples",
+        "register-data",
+    }
+    no_acts = consent(
+        samples={"collect": False},
+        registerLinking={"allowed": False},
+        dataCategories=["conditions"],
+    )
+    assert covered_categories(no_acts) == {"conditions"}

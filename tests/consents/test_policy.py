@@ -491,3 +491,40 @@ def test_duo_failure_explains_the_rule() -> None:
         [consent(BB, biobank_scope())],
     )
     assert not decision.permit and "NPU" in decision.detail_code
+
+
+def test_refused_research_names_the_active_consent_not_an_older_withdrawn_one() -> None:
+    older = consent(
+        BB,
+        biobank_scope(permission={"code": "GRU"}, modifiers=[]),
+        status=Status.WITHDRAWN,
+        created=NOW - timedelta(days=20),
+    )
+    active = consent(BB, biobank_scope(), created=NOW - timedelta(days=2))  # HMB, NPU
+    decision = decide(
+        research_request({"purpose": {"code": "POA"}, "declarations": ["NPU"]}), [older, active]
+    )
+    assert not decision.permit
+    assert decision.reason == Reason.DUO
+    assert decision.consent_id == active.id
+    assert decision.detail_code == "duo.permission-not-covered"
+
+
+def test_refused_research_with_only_withdrawn_consents_still_says_withdrawn() -> None:
+    older = consent(BB, biobank_scope(), status=Status.WITHDRAWN, created=NOW - timedelta(9))
+    newer = consent(BB, biobank_scope(), status=Status.REVOKED, created=NOW - timedelta(3))
+    decision = decide(research_request(), [older, newer])
+    assert decision.reason == Reason.WITHDRAWN and decision.consent_id == older.id
+
+
+def test_samples_are_permitted_by_the_consent_to_collect_them() -> None:
+    scope = biobank_scope(dataCategories=["conditions"])  # samples.collect is true
+    decision = decide(research_request(), [consent(BB, scope)])
+    assert decision.permit
+    assert decision.permitted_categories == {"samples", "conditions"}
+
+
+def test_samples_listed_without_collecting_them_are_not_permitted() -> None:
+    scope = biobank_scope(samples={"collect": False}, dataCategories=["conditions"])
+    decision = decide(research_request(), [consent(BB, scope)])
+    assert decision.reason == Reason.DUO and decision.detail_code == "duo.samples-not-consented"

@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import translation
 
 from consents import policy
 from consents.models import Consent, LogEntry, Notice, Receipt
 from consents.policy import DecisionRequest, Flow, Recipient
+from mydata_operator.dashboard.kinds.biobank import BiobankForm
 from mydata_operator.dashboard.stepup import SESSION_KEY
 from mydata_operator.identity.models import Person, Provider
 from tests.conftest import BIOBANK_OID, COUNTY_OID, PROVIDER_OID, grant
@@ -415,3 +417,16 @@ def test_a_double_submitted_grant_gives_one_consent(citizen: Person, providers: 
     again = client.post(url, confirmation, follow=True)
     assert again.status_code == 200
     assert Consent.objects.filter(subject_id=citizen.id).count() == 1
+
+
+def test_biobank_consent_to_collect_samples_covers_samples_without_ticking_them_twice(
+    citizen: Person, providers: None
+) -> None:
+    data = {**FORM_DATA["biobank"], "data_categories": ["conditions"]}
+    response, _ = confirm(signed_in(citizen), "/consents/new/biobank/", data)
+    assert response.status_code == 302
+    consent = Consent.objects.get(subject_id=citizen.id, kind="biobank")
+    assert consent.scope["samples"]["collect"] is True
+    assert consent.scope["dataCategories"] == ["conditions", "samples"]
+    with translation.override("en"):
+        assert "adds nothing" in str(BiobankForm.base_fields["data_categories"].help_text)

@@ -184,3 +184,24 @@ def test_offer_target_group_selects_by_age(db: Any, frozen_now: datetime) -> Non
     old = person("Vanha", "Testi", date(1950, 1, 1), 961)
     assert set(offer_candidates({"ageFrom": 18})) == {old.id}
     assert young.id in offer_candidates({"ageTo": 17})
+
+
+def test_wellbeing_submission_with_a_code_outside_a_required_value_set_is_a_problem(
+    citizen: Person, frozen_now: datetime
+) -> None:
+    grant(citizen, "wellbeing-sharing")
+    before = LogEntry.objects.count()
+    answer = post(
+        app_client(None),
+        "/api/v1/wellbeing/observations",
+        {
+            "subject": {"personalIdentityCode": citizen.personal_identity_code},
+            "resources": [{**steps(), "status": "done"}],
+        },
+    )
+    assert answer.status_code == 422
+    assert answer["Content-Type"] == "application/problem+json"
+    (error,) = answer.json()["errors"]
+    assert error["pointer"] == "/resources/0/status"
+    assert "Observation.status" in error["message"] and "final" in error["message"]
+    assert LogEntry.objects.count() == before  # nothing decided, delivered or stored

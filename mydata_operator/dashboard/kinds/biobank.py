@@ -24,6 +24,15 @@ from .base import (
 )
 
 
+def _with_acts(categories: list[str], *, samples: bool, register_data: bool) -> list[str]:
+    """The biobank categories with samples and register data added when their act is given."""
+    out = list(categories)
+    for category, given in (("samples", samples), ("register-data", register_data)):
+        if given and category not in out:
+            out.append(category)
+    return out
+
+
 class BiobankForm(ConsentForm):
     kind = "biobank"
     POINTERS = {
@@ -70,6 +79,10 @@ class BiobankForm(ConsentForm):
     )
     data_categories = forms.MultipleChoiceField(
         label=_("What data the biobank may hold"),
+        help_text=_(
+            "Samples and linked register data are covered by your answers above; "
+            "ticking them here adds nothing."
+        ),
         choices=choices(L.CATEGORIES, L.BIOBANK_CATEGORIES),
         widget=forms.CheckboxSelectMultiple,
     )
@@ -136,7 +149,13 @@ class BiobankForm(ConsentForm):
                 "allowed": bool(d.get("register_linking")),
                 "sources": list(d.get("link_sources") or []),
             },
-            "dataCategories": list(d["data_categories"]),
+            # One rule (consents.duo.covered_categories): samples and register data are
+            # covered by their own acts above; the list says them too, so it reads the same.
+            "dataCategories": _with_acts(
+                list(d["data_categories"]),
+                samples=bool(d.get("collect_samples")),
+                register_data=bool(d.get("register_linking")),
+            ),
             "permission": permission,
             "modifiers": list(d.get("modifiers") or []),
             "recontact": bool(d.get("recontact")),
