@@ -22,12 +22,12 @@ from consents import log as consent_log
 from consents import merkle
 from consents.events import EVENT_DESCRIPTIONS
 from consents.models import LogEntry, TreeHead
-from consents.vocabulary import KIND_LABELS
 from mydata_operator.identity.models import Provider, Regulator
 
 from . import charts, export, selectors, services
 from .access import regulator_required
 from .filters import (
+    KIND_LABELS,
     MAX_SEQ,
     CursorError,
     LogFilterForm,
