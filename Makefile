@@ -42,10 +42,11 @@ test-browser: $(STAMP) ## Browser tests in headless Chromium (installs Debian's 
 test-services: $(STAMP) ## The suite on PostgreSQL with a live Celery worker (needs DATABASE_URL, CELERY_BROKER_URL)
 	$(BIN)/pytest -q -m "not browser" -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy, no missing migration, an OpenAPI description without warnings
+lint: $(STAMP) ## ruff, mypy, the import contracts, no missing migration, a clean OpenAPI description
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 

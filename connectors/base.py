@@ -9,13 +9,16 @@ Synchronous flows (a provider's query, a research request, an offer) use ``Conne
 directly. Flows through the outbox subclass ``OutboxConnector``: they name themselves
 (``name``, the ``OutboxItem.connector`` value) and implement ``decision_request`` (the
 question for the decision point, or None for a flow that carries only consent metadata, e.g.
-registering a consent in Kanta) and ``send``.
+registering a consent in Kanta) and ``send``. A connector that acts on consent-log entries
+says so itself: the log events it acts on (``events``, checked by ``acts_on``) and the outbox
+items an entry causes (``outbox_items``); the log follower asks every connector of the table
+(``connectors.table``) and names none.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -117,9 +120,51 @@ class Connector:
             )
 
 
+@dataclass(frozen=True)
+class LogEvent:
+    """A consent-log entry as connectors see it: parsed once by the follower, with the facts
+    of its consent that connectors route on (the follower knows consents, not counterparts)."""
+
+    entry: LogEntry
+    body: Mapping[str, Any]
+    #: The consent's kind is registered in the national archive (Kanta).
+    national: bool = False
+    #: The organisations the consent concerns: recipients, senders, biobank, requester.
+    organisations: frozenset[str] = frozenset()
+
+    @property
+    def consent(self) -> Mapping[str, Any]:
+        return self.body.get("consent") or {}
+
+    @property
+    def lineage(self) -> UUID | None:
+        lineage = self.consent.get("lineage")
+        return UUID(str(lineage)) if lineage else None
+
+
+@dataclass(frozen=True)
+class OutboxRequest:
+    """One outbox item a log entry causes: its payload, and what tells it apart from the
+    connector's other items of the same entry (the key is ``<connector>:<seq>[:<part>]``)."""
+
+    payload: dict[str, Any]
+    part: str = ""
+
+
 class OutboxConnector(Connector, ABC):
     """A connector whose flows go through the outbox: the worker asks it what to decide and
     has it send (see connectors.outbox)."""
+
+    #: The log event types this connector acts on; empty: its items come from services only.
+    events: ClassVar[frozenset[str]] = frozenset()
+
+    def acts_on(self, entry: LogEntry) -> bool:
+        """Whether this entry may cause items (cheap: columns only, the body is not read)."""
+        return entry.event_type in self.events
+
+    def outbox_items(self, event: LogEvent) -> Sequence[OutboxRequest]:
+        """The items an entry it acts on causes (written in the follower's transaction)."""
+        return ()
 
     @abstractmethod
     def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
@@ -128,33 +173,3 @@ class OutboxConnector(Connector, ABC):
     @abstractmethod
     def send(self, item: OutboxItem, decision: Decision | None) -> Delivery:
         """Move the item's data, narrowed to what `decision` permits; raise ConnectorError."""
-
-
-_REGISTRY: dict[str, OutboxConnector] = {}
-
-#: Modules that define connectors; imported on first lookup (avoids import cycles).
-CONNECTOR_MODULES = (
-    "connectors.kanta.connector",
-    "connectors.kanta.phr",
-    "connectors.providers.connector",
-)
-
-
-def register(cls: type[OutboxConnector]) -> type[OutboxConnector]:
-    """Class decorator: make a connector findable by its name (``OutboxItem.connector``)."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    _REGISTRY[cls.name] = cls()
-    return cls
-
-
-def connector_for(name: str) -> OutboxConnector:
-    if name not in _REGISTRY:
-        import importlib
-
-        for module in CONNECTOR_MODULES:
-            importlib.import_module(module)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConnectorError(f"no connector named {name!r}", permanent=True) from None

@@ -18,25 +18,29 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from celery import signature
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .base import ConnectorError, connector_for
+from .base import Connector, ConnectorError
 from .models import OutboxItem
+from .table import CONNECTORS, connector_for
 
 logger = logging.getLogger(__name__)
 
 S = OutboxItem.Status
 
+#: The task that delivers one item (connectors.tasks), sent by name: the tasks module imports
+#: this one, so importing it back would make a cycle.
+DELIVER_TASK = "connectors.tasks.outbox_deliver_task"
+
 
 def _send_task(item_id: int) -> None:
     """After commit: ask a worker to deliver now. If the broker is away, the sweep will."""
-    from .tasks import outbox_deliver_task
-
     try:
-        outbox_deliver_task.delay(item_id)
+        signature(DELIVER_TASK, args=(item_id,)).apply_async()
     except Exception:  # the item is committed; the periodic sweep finds it
         logger.warning("could not send the task for outbox item %s; the sweep will", item_id)
 
@@ -147,7 +151,8 @@ def _fail(item: OutboxItem, now: datetime, exc: ConnectorError, decision: Any) -
     reason = str(exc) if exc.permanent else f"gave up after {item.attempts} attempts: {exc}"
     with transaction.atomic():
         if _close(item, now, status=S.PARKED, last_error=reason[:2000]):
-            connector_for(item.connector).record_failed(
+            # An item whose connector left the table is still parked and logged, by a plain one.
+            CONNECTORS.get(item.connector, Connector()).record_failed(
                 subject_id=item.subject_id,
                 decision=decision,
                 recipient=item.connector,

@@ -1,60 +1,12 @@
-"""A small FHIR R4 REST client for Kanta (and for providers' FHIR endpoints)."""
+"""Kanta's FHIR endpoint: the shared FHIR client pointed at the configured Kanta URL."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 
-from ..base import ConnectorError
-from ..http import request_json
-from ..subjects import HETU_SYSTEM
+from ..fhir.client import FhirClient
 
 
-class FhirClient:
-    """Search, create (conditional on an identifier) and update, over JSON."""
-
-    def __init__(self, base_url: str | None = None, timeout: float | None = None):
-        self.base_url = (base_url or settings.TAHTO_KANTA_URL).rstrip("/")
-        self.timeout = timeout
-
-    def search(self, resource_type: str, **params: str) -> list[dict[str, Any]]:
-        """Every resource of a searchset Bundle (the stand-in answers in one page)."""
-        _, bundle = request_json(
-            "GET", f"{self.base_url}/{resource_type}", params=params, timeout=self.timeout
-        )
-        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-            raise ConnectorError(f"search {resource_type} did not answer with a Bundle")
-        return [e["resource"] for e in bundle.get("entry") or [] if "resource" in e]
-
-    def search_patient(self, resource_type: str, hetu: str) -> list[dict[str, Any]]:
-        param = "identifier" if resource_type == "Patient" else "patient"
-        return self.search(resource_type, **{param: f"{HETU_SYSTEM}|{hetu}"})
-
-    def create(self, resource: dict[str, Any], *, identifier: str | None = None) -> dict[str, Any]:
-        """POST; with `identifier` ("system|value") the server stores it at most once."""
-        headers = {"If-None-Exist": f"identifier={identifier}"} if identifier else {}
-        _, stored = request_json(
-            "POST",
-            f"{self.base_url}/{resource['resourceType']}",
-            body=resource,
-            headers=headers,
-            timeout=self.timeout,
-        )
-        return _resource(stored)
-
-    def update(self, resource: dict[str, Any]) -> dict[str, Any]:
-        """PUT by id: create or replace (idempotent)."""
-        _, stored = request_json(
-            "PUT",
-            f"{self.base_url}/{resource['resourceType']}/{resource['id']}",
-            body=resource,
-            timeout=self.timeout,
-        )
-        return _resource(stored)
-
-
-def _resource(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict) or "resourceType" not in body:
-        raise ConnectorError("the FHIR server answered without a resource")
-    return body
+def kanta_client() -> FhirClient:
+    """A FHIR client for Kanta (``TAHTO_KANTA_URL``), read at call time so tests can move it."""
+    return FhirClient(settings.TAHTO_KANTA_URL)

@@ -1,9 +1,11 @@
 """The Kanta connector: consents registered as FHIR Consent, provider queries answered.
 
-* ``KantaConsentConnector`` (outbox ``kanta.consent``): puts the newest version of a consent
-  lineage to ``Consent/<lineage>`` (PUT is idempotent, and sending the newest version makes
-  any order of delivery end in the same state). It carries consent metadata only, the
-  citizen's own act, so there is no data flow to decide on.
+* ``KantaConsentConnector`` (outbox ``kanta.consent``): a consent of a national kind is
+  registered in Kanta when it comes into force, and every later change, pause, withdrawal or
+  end is sent too (``events``; a request that ends before approval was never in force). It
+  puts the newest version of a consent lineage to ``Consent/<lineage>`` (PUT is idempotent,
+  and sending the newest version makes any order of delivery end in the same state). It
+  carries consent metadata only, the citizen's own act, so there is no data flow to decide on.
 * ``provider_query``: a provider asks for a citizen's data; the decision point decides on the
   categories of the asked types, Kanta is searched only for permitted types, and only
   resources of permitted categories are returned. Synchronous: the provider waits.
@@ -19,23 +21,54 @@ from uuid import UUID
 
 from django.utils import timezone
 
+from consents.events import EventType
 from consents.fhir import consent_to_fhir
 from consents.fhir_terminology import fhir_issues
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
-from ..base import Connector, ConnectorError, Delivery, OutboxConnector, register
+from ..base import (
+    Connector,
+    ConnectorError,
+    Delivery,
+    LogEvent,
+    OutboxConnector,
+    OutboxRequest,
+)
 from ..categories import categories_for_types, resource_category, types_for_categories
 from ..models import OutboxItem
 from ..subjects import HETU_SYSTEM, patient_reference, personal_identity_code
-from .client import FhirClient
+from .client import kanta_client
 
 KANTA = "kanta"
 
 
-@register
 class KantaConsentConnector(OutboxConnector):
     name = "kanta.consent"
+    #: Events that put a consent in force or change one that is (or was) registered.
+    events = frozenset(
+        {
+            EventType.CONSENT_GRANTED,
+            EventType.CONSENT_APPROVED,
+            EventType.CONSENT_CHANGED,
+            EventType.CONSENT_PAUSED,
+            EventType.CONSENT_RESUMED,
+            EventType.CONSENT_WITHDRAWN,
+            EventType.CONSENT_REVOKED,
+            EventType.CONSENT_TERMINATED,
+            EventType.CONSENT_EXPIRED,
+        }
+    )
+
+    def outbox_items(self, event: LogEvent) -> Sequence[OutboxRequest]:
+        # A request that ends before approval (expired, terminated, revoked) was never in force.
+        never_in_force = (
+            event.body.get("fromStatus") == "requested"
+            and event.entry.event_type != EventType.CONSENT_APPROVED
+        )
+        if not event.national or never_in_force:
+            return ()
+        return (OutboxRequest({"consentId": event.consent["id"], "event": event.entry.event_type}),)
 
     def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
         return None  # consent metadata: the citizen's own expression of will, not their data
@@ -50,7 +83,7 @@ class KantaConsentConnector(OutboxConnector):
         assert newest is not None
         resource = consent_to_fhir(newest, patient=patient_reference(newest.subject_id))
         resource["id"] = str(newest.lineage)  # one Kanta Consent per lineage, kept current
-        stored = FhirClient().update(resource)
+        stored = kanta_client().update(resource)
         return Delivery(
             KANTA,
             {
@@ -128,7 +161,7 @@ def provider_query(
     types = [
         t for t in types_for_categories(permitted) if resource_types is None or t in resource_types
     ]
-    client = FhirClient()
+    client = kanta_client()
     found: list[dict[str, Any]] = []
     org = recipient.organisation or recipient.kind
     try:

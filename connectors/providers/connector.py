@@ -3,20 +3,25 @@
 * ``ProviderFhirConnector`` (outbox ``provider.fhir``): self-produced data the citizen chose
   to share, pushed to the provider's registered FHIR endpoint under the same checks as Kanta
   PHR (decided again at sending, narrowed to what is permitted then).
-* ``WebhookConnector`` (outbox ``provider.webhook``): a consent change told to the provider's
-  webhook, signed (``signing.py``), metadata only; it carries no data, so it needs no decision.
+* ``WebhookConnector`` (outbox ``provider.webhook``): every consent change (``events``) told
+  to each active webhook of the organisations the consent concerns (its recipients, senders,
+  biobank and requester), signed (``signing.py``), metadata only (``notification``): id,
+  lineage, version, kind, status, event and time. It carries no data, so it needs no decision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from consents.events import EventType
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
 
-from ..base import ConnectorError, Delivery, OutboxConnector, register
+from ..base import ConnectorError, Delivery, LogEvent, OutboxConnector, OutboxRequest
+from ..fhir.client import FhirClient
+from ..fhir.push import FhirPushConnector
 from ..http import request_json
-from ..kanta.client import FhirClient
-from ..kanta.phr import FhirPushConnector
 from ..models import Endpoint, OutboxItem
 from .signing import SIGNATURE_HEADER, notification_body, notification_sign
 
@@ -29,7 +34,6 @@ def _endpoint(item: OutboxItem, kind: str) -> Endpoint:
     return endpoint
 
 
-@register
 class ProviderFhirConnector(FhirPushConnector):
     name = "provider.fhir"
     flow = Flow.PROVIDER_PUSH
@@ -44,9 +48,39 @@ class ProviderFhirConnector(FhirPushConnector):
         return str((item.payload or {}).get("organisation") or "")
 
 
-@register
+def notification(event: LogEvent) -> dict[str, Any]:
+    """What a provider is told about a consent change: metadata only, never health data."""
+    entry, consent = event.entry, event.consent
+    return {
+        "event": entry.event_type,
+        "logSeq": entry.seq,
+        "time": event.body["time"],
+        "consent": {
+            "id": consent.get("id"),
+            "lineage": consent.get("lineage"),
+            "version": consent.get("version"),
+            "kind": consent.get("kind"),
+            "status": consent.get("status"),
+        },
+    }
+
+
 class WebhookConnector(OutboxConnector):
     name = "provider.webhook"
+    #: Consent events providers hear about (a superseded version is told by its "changed").
+    events = frozenset(
+        e for e in EventType if e.value.startswith("consent.") and e != EventType.CONSENT_SUPERSEDED
+    )
+
+    def outbox_items(self, event: LogEvent) -> Sequence[OutboxRequest]:
+        endpoints = Endpoint.objects.filter(
+            kind=Endpoint.Kind.WEBHOOK, active=True, organisation_id__in=event.organisations
+        ).order_by("organisation_id", "url")
+        told = notification(event)
+        return [
+            OutboxRequest({"endpoint": str(endpoint.id), "notification": told}, str(endpoint.id))
+            for endpoint in endpoints
+        ]
 
     def decision_request(self, item: OutboxItem, at: datetime) -> DecisionRequest | None:
         return None  # consent metadata to the party the consent concerns: no data moves

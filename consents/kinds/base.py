@@ -11,14 +11,48 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
 from django.utils.functional import Promise
 
 from ..decisions import Flow, Reason
 
-if TYPE_CHECKING:
-    from ..policy import DecisionRequest, Recipient
+
+class Recipient(Protocol):
+    """Where data would go, as the decision point says it (`consents.policy.Recipient`)."""
+
+    @property
+    def organisation(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def kanta_phr(self) -> bool: ...
+
+
+class DecisionRequest(Protocol):
+    """What a kind reads of a decision request (`consents.policy.DecisionRequest`); the kinds
+    depend on these fields, not on the policy module that asks them."""
+
+    @property
+    def flow(self) -> Flow: ...
+    @property
+    def recipient(self) -> Recipient: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def data_categories(self) -> frozenset[str]: ...
+    @property
+    def research(self) -> Mapping[str, Any] | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def life_area(self) -> str: ...
+
 
 #: A consent's scope, as its kind's JSON Schema describes it.
 Scope = Mapping[str, Any]

@@ -3,7 +3,7 @@ GA4GH Data Use Ontology (DUO) codes the consent covers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,10 +11,17 @@ from .. import fhir_parts as F
 from ..decisions import Flow, Reason
 from ..duo import covered_categories, duo_match
 from ..errors import invalid
-from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, party_names
-
-if TYPE_CHECKING:
-    from ..policy import DecisionRequest, Recipient
+from .base import (
+    ConsentKind,
+    DecisionRequest,
+    Match,
+    Party,
+    ReceiptPurpose,
+    Recipient,
+    Scope,
+    names_only,
+    party_names,
+)
 
 
 class Biobank(ConsentKind):

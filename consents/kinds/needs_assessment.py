@@ -4,17 +4,24 @@ Providers never learn who declined."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
 from .. import fhir_parts as F
 from ..decisions import Flow, Reason
 from ..errors import invalid
-from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, party_names
-
-if TYPE_CHECKING:
-    from ..policy import DecisionRequest, Recipient
+from .base import (
+    ConsentKind,
+    DecisionRequest,
+    Match,
+    Party,
+    ReceiptPurpose,
+    Recipient,
+    Scope,
+    names_only,
+    party_names,
+)
 
 
 class NeedsAssessment(ConsentKind):

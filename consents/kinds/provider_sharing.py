@@ -3,7 +3,7 @@ categories of the citizen's data, for which purpose, how often, from when to whe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -12,10 +12,17 @@ import schemas
 from .. import fhir_parts as F
 from ..decisions import Flow, Reason
 from ..errors import invalid
-from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, party_names
-
-if TYPE_CHECKING:
-    from ..policy import DecisionRequest, Recipient
+from .base import (
+    ConsentKind,
+    DecisionRequest,
+    Match,
+    Party,
+    ReceiptPurpose,
+    Recipient,
+    Scope,
+    names_only,
+    party_names,
+)
 
 
 class ProviderSharing(ConsentKind):

@@ -4,7 +4,7 @@ source is always marked."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -14,10 +14,17 @@ import schemas
 from .. import fhir_parts as F
 from ..decisions import Flow, Reason
 from ..errors import invalid
-from .base import ConsentKind, Match, Party, ReceiptPurpose, Scope, names_only, party_names
-
-if TYPE_CHECKING:
-    from ..policy import DecisionRequest, Recipient
+from .base import (
+    ConsentKind,
+    DecisionRequest,
+    Match,
+    Party,
+    ReceiptPurpose,
+    Recipient,
+    Scope,
+    names_only,
+    party_names,
+)
 
 #: Self-produced data categories, as the schemas publish them.
 SELF_PRODUCED = frozenset(schemas.codes("selfProducedCategory"))

@@ -16,8 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 import schemas
-from connectors import biobank, offers
-from connectors.kanta import phr
+from connectors import biobank, offers, wellbeing
 from consents.errors import not_permitted
 from consents.kinds import KINDS, kinds_answering
 from consents.models import Consent
@@ -102,12 +101,12 @@ class WellbeingSubmitApi(ProviderApi):
             )
         schemas.validate("requests/wellbeing-submission.v1", request.data)
         subject = services.subject_for_code(request.data["subject"]["personalIdentityCode"])
-        result = phr.wellbeing_submit(
+        result = wellbeing.wellbeing_submit(
             subject_id=subject.id,
             source_application=principal.application.client_id,
             resources=request.data["resources"],
         )
-        kanta = next(t for t in result.targets if t.target == phr.KANTA_PHR)
+        kanta = next(t for t in result.targets if t.target == wellbeing.KANTA_PHR)
         return Response(
             {
                 "submissionId": str(result.submission_id),

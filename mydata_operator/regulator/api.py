@@ -26,8 +26,15 @@ from mydata_operator.api.openapi import problem_responses
 from . import selectors, services
 from .access import IsRegulator, regulator_for
 from .export import b64
-from .filters import MAX_SEQ, CursorError, LogFilterForm, form_errors, parse_cursor, parse_limit
-from .views import filter_query
+from .filters import (
+    MAX_SEQ,
+    CursorError,
+    LogFilterForm,
+    filter_query,
+    form_errors,
+    parse_cursor,
+    parse_limit,
+)
 
 
 def entry_json(entry: LogEntry) -> dict[str, Any]:

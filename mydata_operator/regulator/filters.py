@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from consents.events import EventType
@@ -229,3 +231,24 @@ def parse_limit(raw: str | None) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 4 or not 1 <= int(raw) <= MAX_LIMIT:
         raise CursorError(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+#: The query parameters that make up a filter, in the order links repeat them.
+FILTER_FIELDS = (
+    "subject",
+    "provider",
+    "kind",
+    "event",
+    "purpose",
+    "outcome",
+    "consent",
+    "date_from",
+    "date_to",
+)
+
+
+def filter_query(request: HttpRequest, **extra: Any) -> str:
+    """The request's filter parameters (and `extra`) as a query string for links."""
+    pairs = [(k, v) for k in FILTER_FIELDS for v in request.GET.getlist(k) if v != ""]
+    pairs += [(k, str(v)) for k, v in extra.items() if v is not None]
+    return urlencode(pairs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -31,30 +30,12 @@ from .filters import (
     MAX_SEQ,
     CursorError,
     LogFilterForm,
+    filter_query,
     form_errors,
     parse_cursor,
     parse_limit,
 )
 from .models import SeenTreeHead
-
-FILTER_FIELDS = (
-    "subject",
-    "provider",
-    "kind",
-    "event",
-    "purpose",
-    "outcome",
-    "consent",
-    "date_from",
-    "date_to",
-)
-
-
-def filter_query(request: HttpRequest, **extra: Any) -> str:
-    """The request's filter parameters (and `extra`) as a query string for links."""
-    pairs = [(k, v) for k in FILTER_FIELDS for v in request.GET.getlist(k) if v != ""]
-    pairs += [(k, str(v)) for k, v in extra.items() if v is not None]
-    return urlencode(pairs)
 
 
 def provider_names(oids: set[str]) -> dict[str, str]:

@@ -5,8 +5,8 @@ from typing import Any
 from django.db import connection
 
 from connectors.kanta.connector import provider_query
-from connectors.kanta.phr import wellbeing_submit
 from connectors.models import OutboxItem
+from connectors.wellbeing import wellbeing_submit
 from consents import services
 from consents.policy import Recipient
 from tests.conftest import APP_ID, PROVIDER_OID, grant

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 import schemas
-from connectors.kanta.phr import wellbeing_submit
 from connectors.models import OutboxItem
+from connectors.wellbeing import wellbeing_submit
 from consents import services
 from consents.models import LogEntry
 from tests.conftest import APP_ID, PROVIDER_OID, grant, wellbeing_scope

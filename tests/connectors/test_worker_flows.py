@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from connectors.kanta.phr import record_system, wellbeing_submit
+from connectors.fhir.push import record_system
 from connectors.models import OutboxItem
+from connectors.wellbeing import wellbeing_submit
 from consents import services
 from consents.models import LogEntry
 from tests.conftest import APP_ID, grant, wellbeing_scope

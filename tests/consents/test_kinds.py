@@ -37,6 +37,7 @@ from consents.kinds import (
     names_only,
     party_names,
 )
+from consents.kinds import base as kind_base
 from consents.models import Consent
 from consents.policy import DecisionRequest, Recipient, decide
 from consents.states import Kind
@@ -59,10 +60,10 @@ class OrganDonation(ConsentKind):
     receipt_service = {"fi": "Elinluovutustahto", "sv": "Organdonationsvilja", "en": "Organ will"}
     recipient_key = "register"
 
-    def covers_recipient(self, scope: Scope, recipient: Recipient) -> bool:
+    def covers_recipient(self, scope: Scope, recipient: kind_base.Recipient) -> bool:
         return party_names(scope.get("register"), recipient)
 
-    def match(self, scope: Scope, request: DecisionRequest, *, used_today: int) -> Match:
+    def match(self, scope: Scope, request: kind_base.DecisionRequest, *, used_today: int) -> Match:
         granted = frozenset(scope.get("dataCategories", [])) & request.data_categories
         return Match(Reason.PERMITTED, granted) if granted else Match(Reason.CATEGORIES)
 
