@@ -38,6 +38,7 @@ class Reason(StrEnum):
     LIFE_AREA = "life-area-not-covered"
     DUO = "research-use-not-covered"
     WRONG_RECIPIENT = "consent-for-another-recipient"
+    NOT_GRANTED = "not-granted"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -59,4 +60,5 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.LIFE_AREA: "Your consent does not cover this area of life.",
     Reason.DUO: "Your biobank consent does not cover this kind of research.",
     Reason.WRONG_RECIPIENT: "This consent was given to another recipient.",
+    Reason.NOT_GRANTED: "The recipient was not granted access to these kinds of data.",
 }

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 import schemas
 
@@ -23,12 +24,14 @@ from .decisions import REASON_TEXT, Flow, Reason
 from .events import EventType
 from .kinds import KINDS, kind_spec, kinds_answering
 from .kinds.base import Match
+from .locks import consent_lock_shared
 from .log import log_append
 from .models import Consent, LogEntry
 from .states import Provision, Status
 
 __all__ = [
     "FREQUENCY_WINDOW",
+    "KINDS_FOR_FLOW",
     "REASON_TEXT",
     "WELLBEING_CATEGORIES",
     "Decision",
@@ -42,9 +45,24 @@ __all__ = [
     "decide_preview",
 ]
 
+#: The kinds whose consents answer each flow, as the kinds say (`consents.kinds`).
+KINDS_FOR_FLOW: dict[Flow, tuple[str, ...]] = {flow: tuple(kinds_answering(flow)) for flow in Flow}
+
 #: Self-produced data categories, as the schemas publish them (the connectors sort data by them).
 WELLBEING_CATEGORIES = frozenset(schemas.codes("selfProducedCategory"))
 
+
+#: Deny reasons that end a consent for good: whatever is bound to it (a token) ends with it.
+ENDED: frozenset[Reason] = frozenset(
+    {Reason.WITHDRAWN, Reason.REVOKED, Reason.TERMINATED, Reason.EXPIRED}
+)
+
+#: Deny reasons that stop every flow under a consent until its subject acts again: it ended,
+#: or it is paused. Access bound to such a consent (its tokens) is revoked.
+HALTED: frozenset[Reason] = ENDED | {Reason.PAUSED}
+
+#: Reasons under which a consent still stands for what it names (at most rate-limited now).
+STANDING: frozenset[Reason] = frozenset({Reason.PERMITTED, Reason.FREQUENCY})
 
 _STATUS_REASON = {
     Status.PAUSED: Reason.PAUSED,
@@ -68,6 +86,7 @@ _CLOSENESS = [
     Reason.WITHDRAWN,
     Reason.EXPIRED,
     Reason.NOT_APPROVED,
+    Reason.NOT_GRANTED,
     Reason.PURPOSE,
     Reason.SOURCE,
     Reason.CHANNEL,
@@ -114,6 +133,17 @@ class DecisionRequest:
     source: str = ""  # application that produced self-produced data
     channel: str = ""
     life_area: str = ""
+    # What the recipient's own authorisation (an access token's authorization_details)
+    # grants; None: no narrowing beyond the consent. A flow bound to a token may move only
+    # the categories, and do only the actions, both the consent and the token allow.
+    granted_categories: frozenset[str] | None = None
+    granted_actions: frozenset[str] | None = None
+    action: str = "read"
+
+
+def status_reason(status: str) -> Reason | None:
+    """Why a consent in `status` denies (None for a consent that may be in force)."""
+    return _STATUS_REASON.get(Status(status)) if status in Status.values else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +203,18 @@ def _deny(
     )
 
 
+def _beyond_grant(request: DecisionRequest, permitted: frozenset[str]) -> str | None:
+    """What the recipient's own grant leaves out of a permit, in words; None if nothing."""
+    if request.granted_actions is not None and request.action not in request.granted_actions:
+        return f"Not granted: the action {request.action!r}."
+    if request.granted_categories is None:
+        return None
+    if request.data_categories and not permitted & request.granted_categories:
+        asked = ", ".join(sorted(permitted or request.data_categories))
+        return f"Not granted: {asked}."
+    return None
+
+
 def decide(
     request: DecisionRequest,
     consents: Iterable[Consent],
@@ -225,6 +267,12 @@ def decide(
             consider(_deny(match.reason, consent, match.detail, match.detail_code))
     if permits:
         consent, match = permits[0]  # the newest permit decides
+        not_granted = _beyond_grant(request, match.categories)
+        if not_granted is not None:
+            return _deny(Reason.NOT_GRANTED, consent, not_granted)
+        categories = match.categories
+        if request.granted_categories is not None:
+            categories = categories & request.granted_categories
         return Decision(
             permit=True,
             reason=Reason.PERMITTED,
@@ -233,7 +281,7 @@ def decide(
             consent_id=consent.id,
             consent_lineage=consent.lineage,
             consent_version=consent.version,
-            permitted_categories=match.categories,
+            permitted_categories=categories,
             detail_code=match.detail_code,
         )
     assert best is not None
@@ -245,13 +293,28 @@ def decide(
 FREQUENCY_WINDOW = timedelta(hours=24)
 
 
-def consents_for_decision(request: DecisionRequest) -> list[Consent]:
+def _consents_query(request: DecisionRequest) -> QuerySet[Consent]:
     qs = Consent.objects.filter(
         subject_id=request.subject_id, kind__in=kinds_answering(request.flow)
     ).exclude(status__in=[Status.SUPERSEDED])
     if request.consent_lineage is not None:
         qs = qs.filter(lineage=request.consent_lineage)
-    return list(qs)
+    return qs
+
+
+def consents_for_decision(request: DecisionRequest) -> list[Consent]:
+    """The consents `decide()` needs for this request (read without a lock: previews)."""
+    return list(_consents_query(request))
+
+
+def consents_for_decision_locked(request: DecisionRequest) -> list[Consent]:
+    """The consents of the request, read after taking the subject's consent lock shared
+    (`consents.locks`): held until the caller's transaction ends, so a withdrawal, pause,
+    expiry or termination of the subject's consents (which take it exclusive) waits for
+    this decision, and a decision that comes after one waits for it and sees it. Decisions
+    share the lock, so they do not wait for one another. Must run inside a transaction."""
+    consent_lock_shared(request.subject_id)
+    return list(_consents_query(request))
 
 
 def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
@@ -267,11 +330,39 @@ def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
     return usage
 
 
+def _consent_purpose(decision: Decision, consents: Iterable[Consent]) -> str:
+    """The purpose the deciding consent names, for a request bound to it that names none (a
+    token's call: its purpose is the consent's, so it is logged, not compared)."""
+    for consent in consents:
+        if consent.id == decision.consent_id and isinstance(consent.scope, dict):
+            purpose = consent.scope.get("purpose")
+            return purpose if isinstance(purpose, str) else ""
+    return ""
+
+
+def _granted(request: DecisionRequest) -> dict[str, Any] | None:
+    """What the recipient's own authorisation granted, as the decision entry records it."""
+    if request.granted_categories is None and request.granted_actions is None:
+        return None
+    return {
+        "categories": sorted(request.granted_categories)
+        if request.granted_categories is not None
+        else None,
+        "actions": sorted(request.granted_actions) if request.granted_actions is not None else None,
+        "action": request.action,
+    }
+
+
 def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decision:
-    """Decide for a real data flow and log the decision, permit or deny, with its reason."""
+    """Decide for a real data flow and log the decision, permit or deny, with its reason.
+
+    The consents it reads stay share-locked until the caller's transaction ends: a caller
+    that moves the data and logs the delivery in the same transaction is thereby ordered
+    with any withdrawal (pause, expiry, termination) of those consents."""
     with transaction.atomic():
-        consents = consents_for_decision(request)
+        consents = consents_for_decision_locked(request)
         decision = decide(request, consents, _usage(consents, request.at))
+        purpose = request.purpose or _consent_purpose(decision, consents)
         entry = log_append(
             event_type=EventType.DECISION_PERMIT if decision.permit else EventType.DECISION_DENY,
             occurred_at=request.at,
@@ -282,19 +373,20 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
             recipient=request.recipient.organisation
             or request.recipient.kind
             or ("kanta-phr" if request.recipient.kanta_phr else ""),
-            purpose=request.purpose,
+            purpose=purpose,
             outcome=decision.outcome,
             body={
                 "flow": request.flow.value,
                 "recipient": request.recipient.as_dict(),
                 "requestedBy": requested_by or None,
-                "purpose": request.purpose or None,
+                "purpose": purpose or None,
                 "categories": sorted(request.data_categories),
                 "permitted": sorted(decision.permitted_categories),
                 "source": request.source or None,
                 "channel": request.channel or None,
                 "lifeArea": request.life_area or None,
                 "research": dict(request.research) if request.research else None,
+                "granted": _granted(request),
                 "decision": {
                     "outcome": decision.outcome,
                     "reason": decision.reason.value,

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 import schemas
 
-from . import receipts
+from . import receipts, representation
 from .errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from .events import EventType
 from .kinds import KINDS, kind_codes
+from .locks import consent_lock_exclusive
 from .log import log_append
 from .models import Consent, LogEntry, Mandate, Notice, Receipt
 from .states import Provision, Status, TransitionError, check_transition
@@ -94,19 +95,6 @@ def notice_record(*, text: str, language: str) -> Notice:
     return notice
 
 
-def mandate_for(*, agent_id: UUID, principal_id: UUID, kind: str, at: datetime) -> Mandate | None:
-    """The mandate that lets agent act for principal on this kind at `at`, if any."""
-    candidates = Mandate.objects.filter(
-        agent_id=agent_id, principal_id=principal_id, valid_from__lte=at, ended_at__isnull=True
-    ).order_by("-valid_from")
-    for mandate in candidates:
-        if mandate.valid_until is not None and mandate.valid_until <= at:
-            continue
-        if not mandate.kinds or kind in mandate.kinds:
-            return mandate
-    return None
-
-
 def acting_role(*, actor: Actor, subject_id: UUID, kind: str, at: datetime) -> str:
     """'self', 'guardian' or 'mandate'; raise if the person may not act for the subject."""
     if actor.type != "person":
@@ -115,7 +103,7 @@ def acting_role(*, actor: Actor, subject_id: UUID, kind: str, at: datetime) -> s
     if person == subject_id:
         return "self"
     assert person is not None
-    mandate = mandate_for(agent_id=person, principal_id=subject_id, kind=kind, at=at)
+    mandate = representation.mandate_for(agent_id=person, principal_id=subject_id, kind=kind, at=at)
     if mandate is None:
         raise not_permitted(
             "You may not act on behalf of this person for this kind of consent "
@@ -207,8 +195,20 @@ def _record(
     return entry
 
 
-def _lock(consent: Consent) -> Consent:
-    return Consent.objects.select_for_update().get(pk=consent.pk)
+def _lock(consent: Consent | UUID, *, ordered: bool = True) -> Consent:
+    """Lock the consent for a change of state: first its subject's consent lock (so the
+    change is ordered with the decisions on that subject, see `consents.locks`), then its
+    row. `ordered=False` for answering a request (it ends nothing a decision relied on)."""
+    pk = consent if isinstance(consent, UUID) else consent.pk
+    if not ordered:
+        return Consent.objects.select_for_update().get(pk=pk)
+    subject_id = (
+        consent.subject_id
+        if isinstance(consent, Consent)
+        else Consent.objects.values_list("subject_id", flat=True).get(pk=pk)
+    )
+    consent_lock_exclusive(subject_id)
+    return Consent.objects.select_for_update().get(pk=pk)
 
 
 def _transition(
@@ -333,7 +333,7 @@ def consent_approve(
 ) -> Consent:
     """The citizen approves a provider's request, having been shown `notice_text`."""
     now = now or timezone.now()
-    consent = _lock(consent)
+    consent = _lock(consent, ordered=False)
     role = acting_role(actor=actor, subject_id=consent.subject_id, kind=consent.kind, at=now)
     if consent.request_expires_at and consent.request_expires_at <= now:
         raise conflict(
@@ -362,7 +362,7 @@ def consent_reject(
     *, consent: Consent, actor: Actor, reason: str = "", now: datetime | None = None
 ) -> Consent:
     now = now or timezone.now()
-    consent = _lock(consent)
+    consent = _lock(consent, ordered=False)
     role = acting_role(actor=actor, subject_id=consent.subject_id, kind=consent.kind, at=now)
     return _transition(
         consent,
@@ -493,7 +493,7 @@ def consents_expire(*, now: datetime | None = None, batch: int = 500) -> int:
             return done
         for consent_id in ids:
             with transaction.atomic():
-                locked = Consent.objects.select_for_update().get(pk=consent_id)
+                locked = _lock(consent_id)
                 if locked.status not in (Status.ACTIVE, Status.PAUSED, Status.REQUESTED):
                     continue  # someone else changed it meanwhile
                 _transition(

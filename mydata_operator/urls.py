@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("mydata_operator.api.urls")),
+    path("api/v1/", include("mydata_operator.citizen_api.urls")),
     path("api/v1/", include("mydata_operator.provider_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

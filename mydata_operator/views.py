@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 
 from consents.log import log_head
+from mydata_operator.api.problems import problem_response
 from mydata_operator.dashboard.views import home
 
 __all__ = ["healthz", "home", "not_found"]
@@ -23,15 +24,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """An unknown API path answers like every API error: RFC 9457 problem+json."""
     if request.path.startswith(API_PREFIXES):
-        return JsonResponse(
-            {
-                "type": "https://schemas.tahto.fi/problems/not-found",
-                "title": "Not found.",
-                "status": 404,
-                "code": "not-found",
-                "detail": f"No resource at {request.path}.",
-            },
-            status=404,
-            content_type="application/problem+json",
-        )
+        return problem_response(404, "not-found", "Not found.", f"No resource at {request.path}.")
     return page_not_found(request, exception)

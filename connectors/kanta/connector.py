@@ -125,14 +125,21 @@ def _hetu(value: str) -> str:
 def provider_query(
     *,
     subject_id: UUID,
-    patient_identifier: str,
     recipient: Recipient,
     consent_lineage: UUID,
-    purpose: str,
     resource_types: Sequence[str] | None,
     requested_by: str,
+    patient_identifier: str | None = None,
+    purpose: str = "",
+    granted_categories: frozenset[str] | None = None,
+    granted_actions: frozenset[str] | None = None,
 ) -> QueryResult:
-    """Answer a provider's query from Kanta, filtered by the consent the token is bound to."""
+    """Answer a provider's query from Kanta, filtered by the consent the token is bound to
+    and by what the token itself was granted.
+
+    Without `patient_identifier` the subject is named by their personal identity code, looked
+    up once and only after a permit. Run it inside the caller's transaction to hold the
+    decision, the search and the delivery entry together (see ``decide_and_log``)."""
     now = timezone.now()
     if resource_types is not None:
         unknown = sorted(
@@ -140,8 +147,8 @@ def provider_query(
         )
         if unknown or not resource_types:
             raise ConnectorError(f"resource types not served: {unknown or 'none asked'}", True)
-    hetu = _hetu(patient_identifier)
-    if hetu != personal_identity_code(subject_id):
+    hetu = _hetu(patient_identifier) if patient_identifier is not None else None
+    if hetu is not None and hetu != personal_identity_code(subject_id):
         # The identifier must name the consent's subject: a token never reaches another person.
         raise ConnectorError("the patient identifier does not belong to the subject", True)
     wanted = categories_for_types(resource_types)
@@ -153,6 +160,8 @@ def provider_query(
         purpose=purpose,
         data_categories=wanted,
         consent_lineage=consent_lineage,
+        granted_categories=granted_categories,
+        granted_actions=granted_actions,
     )
     decision = _query.decide(request, requested_by=requested_by)
     if not decision.permit:
@@ -165,6 +174,8 @@ def provider_query(
     found: list[dict[str, Any]] = []
     org = recipient.organisation or recipient.kind
     try:
+        if hetu is None:
+            hetu = personal_identity_code(subject_id)
         for resource_type in types:
             found.extend(
                 r

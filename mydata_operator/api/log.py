@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from consents import keys
 from consents import log as consent_log
 from consents.models import LogEntry
-from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.access import entry_visible_to
 from mydata_operator.api.openapi import problem_responses
 
 TreeHeadSerializer = inline_serializer(
@@ -163,7 +163,7 @@ class LogEntryApi(APIView):
     )
     def get(self, request: Request, seq: int) -> Response:
         entry = LogEntry.objects.filter(seq=seq).first()
-        if entry is None or entry.subject_id not in subjects_visible_to(request.user):
+        if entry is None or not entry_visible_to(request.user, entry):
             raise Http404
         head = consent_log.tree_head_sign()
         proof = consent_log.inclusion_proof(seq=seq, tree_size=head.tree_size)

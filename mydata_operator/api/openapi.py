@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 import schemas
 
-PROBLEM = "application/problem+json"
+from .problems import PROBLEM
 
 BASE = "https://schemas.tahto.fi/"
 DROP = frozenset({"$schema", "$id", "$defs", "if", "then", "else", "examples", "not"})

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -11,12 +11,20 @@ import schemas
 from consents.errors import ConsentError
 from consents.log import ProofError
 
+PROBLEM = "application/problem+json"
 PROBLEM_BASE = "https://schemas.tahto.fi/problems/"
 
 
-def problem(
-    status_code: int, code: str, title: str, detail: str = "", errors: list[Any] | None = None
-) -> Response:
+def problem_body(
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str = "",
+    errors: list[Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The one RFC 9457 problem object: type, title, status, our stable code, the detail,
+    field errors, and any extension members (e.g. the policy's reason and consentId)."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -27,7 +35,34 @@ def problem(
         body["detail"] = detail
     if errors:
         body["errors"] = errors
-    return Response(body, status=status_code, content_type="application/problem+json")
+    body.update(extra)
+    return body
+
+
+def problem(
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str = "",
+    errors: list[Any] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json answer of a REST framework view."""
+    body = problem_body(status_code, code, title, detail, errors, **extra)
+    return Response(body, status=status_code, content_type=PROBLEM)
+
+
+def problem_response(
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str = "",
+    errors: list[Any] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    """A problem+json answer of a plain Django view."""
+    body = problem_body(status_code, code, title, detail, errors, **extra)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM)
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

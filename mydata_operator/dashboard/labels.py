@@ -161,6 +161,7 @@ REASONS: dict[str, Promise] = {
     "life-area-not-covered": _("Your consent does not cover this area of life."),
     "research-use-not-covered": _("Your biobank consent does not cover this kind of research."),
     "consent-for-another-recipient": _("This consent was given to another recipient."),
+    "not-granted": _("The recipient was not granted access to these kinds of data."),
 }
 
 ROLES: dict[str, Promise] = {

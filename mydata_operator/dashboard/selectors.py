@@ -8,19 +8,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from connectors.models import OfferDelivery
+from consents import representation
 from consents.models import Consent, LogEntry, Mandate, Receipt
+from consents.policy import KINDS_FOR_FLOW
 from consents.states import Status
 from mydata_operator.identity.models import Person, Provider
-from mydata_operator.identity.selectors import principals_for_agent
 
-from . import kinds
 from . import labels as L
+from .kinds import DASHBOARD_KINDS
+from .kinds import describe_scope as kind_rows
 from .kinds.base import listing, organisation_name
 
 #: States shown as current on the overview; the rest are listed as past consents.
@@ -30,15 +33,20 @@ DISCLOSURE_EVENTS = ("decision.permit", "decision.deny", "flow.delivered")
 
 @dataclass
 class Subject:
-    """A person whose consents the signed-in person may manage, and on what basis."""
+    """A person whose consents the signed-in person may manage, on what basis, and for which
+    kinds (None: every kind), as `consents.representation` rules."""
 
     person: Person
     role: str  # "self", "guardian" or "mandate"
     mandate: Mandate | None = None
+    kinds: frozenset[str] | None = None
 
     @property
     def is_self(self) -> bool:
         return self.role == "self"
+
+    def covers(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
 
 @dataclass
@@ -52,20 +60,12 @@ class KindGroup:
 
 def subjects_for(person: Person, *, at: datetime) -> list[Subject]:
     """The person themself first, then everyone they validly act for at `at`."""
+    reps = representation.representations_for(person_id=person.id, at=at)
+    people = people_by_id({r.subject_id for r in reps[1:]})
     subjects = [Subject(person, "self")]
-    for principal in principals_for_agent(agent=person, at=at):
-        mandate = (
-            Mandate.objects.filter(
-                agent_id=person.id,
-                principal_id=principal.id,
-                ended_at__isnull=True,
-                valid_from__lte=at,
-            )
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
-            .order_by("-valid_from")
-            .first()
-        )
-        subjects.append(Subject(principal, mandate.basis if mandate else "mandate", mandate))
+    for rep in reps[1:]:
+        if rep.subject_id in people:
+            subjects.append(Subject(people[rep.subject_id], rep.role, rep.mandate, rep.kinds))
     return subjects
 
 
@@ -84,11 +84,24 @@ def subject_or_404(person: Person, subject_id: UUID | str | None, *, at: datetim
     raise Http404
 
 
+class KindNotCovered(PermissionDenied):
+    """The person acts for the consent's subject, but their mandate does not cover its kind."""
+
+
 def consent_or_404(person: Person, consent_id: UUID, *, at: datetime) -> Consent:
-    """One consent of someone the person may act for; anything else is "not found"."""
+    """One consent of a kind the person may act on for its subject. A consent of someone
+    they do not act for is "not found"; one of a kind their mandate does not cover is
+    `KindNotCovered` (shown nothing of it, told why)."""
     consent = Consent.objects.filter(id=consent_id).first()
-    if consent is None or consent.subject_id not in subject_ids(person, at=at):
+    if consent is None:
         raise Http404
+    rep = representation.representation_for(
+        person_id=person.id, subject_id=consent.subject_id, at=at
+    )
+    if rep is None:
+        raise Http404
+    if not rep.covers(consent.kind):
+        raise KindNotCovered
     return consent
 
 
@@ -97,17 +110,20 @@ def latest_version(consent: Consent) -> Consent:
     return newest or consent
 
 
-def groups_for(subject_id: UUID) -> list[KindGroup]:
-    """The subject's consents by kind: the newest version of each, current first."""
+def groups_for(subject_id: UUID, kinds: frozenset[str] | None = None) -> list[KindGroup]:
+    """The subject's consents by kind: the newest version of each, current first; only the
+    `kinds` given (None: every kind), so an agent sees what their mandate covers."""
     groups = {
         kind: KindGroup(kind, L.label(L.KINDS, kind), L.label(L.KIND_HELP, kind))
-        for kind in kinds.DASHBOARD_KINDS
+        for kind in DASHBOARD_KINDS
     }
     consents = (
         Consent.objects.filter(subject_id=subject_id)
         .exclude(status__in=[Status.SUPERSEDED, Status.REQUESTED])
         .order_by("-created_at")
     )
+    if kinds is not None:
+        groups = {kind: group for kind, group in groups.items() if kind in kinds}
     for consent in consents:
         group = groups.get(consent.kind)
         if group is None:
@@ -116,10 +132,12 @@ def groups_for(subject_id: UUID) -> list[KindGroup]:
     return list(groups.values())
 
 
-def pending_requests(ids: set[UUID], *, at: datetime) -> QuerySet[Consent]:
-    """Requests from providers that wait for an answer from one of these subjects."""
+def pending_requests(subjects: list[Subject], *, at: datetime) -> QuerySet[Consent]:
+    """Requests from providers that wait for an answer from one of these subjects, of the
+    kinds the signed-in person may act on for each."""
+    reps = [representation.Representation(s.person.id, s.role, s.kinds) for s in subjects]
     return (
-        Consent.objects.filter(subject_id__in=ids, status=Status.REQUESTED)
+        Consent.objects.filter(representation.consents_filter(reps), status=Status.REQUESTED)
         .filter(Q(request_expires_at__isnull=True) | Q(request_expires_at__gt=at))
         .order_by("created_at")
     )
@@ -152,7 +170,7 @@ def describe_scope(
     kind: str, scope: dict[str, Any], names: dict[str, str]
 ) -> list[tuple[str, str]]:
     """The scope in plain language: (term, description) rows (the kind's module says)."""
-    return kinds.describe_scope(kind, scope, names)
+    return kind_rows(kind, scope, names)
 
 
 def validity(consent: Consent) -> str:
@@ -168,7 +186,7 @@ def access_notices(person: Person, *, at: datetime) -> list[str]:
     """Tell the person about rights that ended: theirs to act for others, and others' for them."""
     notices: list[str] = []
     ended = Mandate.objects.filter(Q(ended_at__lte=at) | Q(valid_until__lte=at))
-    still = {p.id for p in principals_for_agent(agent=person, at=at)}
+    still = subject_ids(person, at=at) - {person.id}
     told: set[UUID] = set()
     for mandate in ended.filter(agent_id=person.id).order_by("-valid_until"):
         principal = Person.objects.filter(id=mandate.principal_id).first()
@@ -250,7 +268,12 @@ def receipts_for(consent: Consent) -> QuerySet[Receipt]:
 
 def receipt_or_404(person: Person, receipt_id: UUID, *, at: datetime) -> Receipt:
     receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()
-    if receipt is None or receipt.consent.subject_id not in subject_ids(person, at=at):
+    if receipt is None or not representation.may_act(
+        person_id=person.id,
+        subject_id=receipt.consent.subject_id,
+        kind=receipt.consent.kind,
+        at=at,
+    ):
         raise Http404
     return receipt
 
@@ -267,16 +290,28 @@ class Disclosure:
     flow: str
 
 
+def _disclosures_covered(subject_id: UUID, kinds: frozenset[str]) -> Q:
+    """Entries about flows under consents of these kinds (and denials, which name no
+    consent, of flows these kinds decide)."""
+    lineages = Consent.objects.filter(subject_id=subject_id, kind__in=kinds).values("lineage")
+    flows = [flow.value for flow, decided_by in KINDS_FOR_FLOW.items() if kinds & set(decided_by)]
+    return Q(consent_lineage__in=lineages) | Q(consent_lineage__isnull=True, kind__in=flows)
+
+
 def disclosures(
     subject_id: UUID,
     *,
+    kinds: frozenset[str] | None = None,
     recipient: str = "",
     outcome: str = "",
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[LogEntry]:
-    """Data-flow decisions and deliveries under the subject's consents, newest first."""
+    """Data-flow decisions and deliveries under the subject's consents, newest first; only
+    under consents of `kinds` when given (an agent's mandate for some kinds)."""
     qs = LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+    if kinds is not None:
+        qs = qs.filter(_disclosures_covered(subject_id, kinds))
     if recipient:
         qs = qs.filter(recipient=recipient)
     if outcome == "delivered":
@@ -290,10 +325,10 @@ def disclosures(
     return qs.order_by("-seq")
 
 
-def disclosure_recipients(subject_id: UUID) -> list[str]:
+def disclosure_recipients(subject_id: UUID, kinds: frozenset[str] | None = None) -> list[str]:
     return sorted(
         set(
-            LogEntry.objects.filter(subject_id=subject_id, event_type__in=DISCLOSURE_EVENTS)
+            disclosures(subject_id, kinds=kinds)
             .exclude(recipient="")
             .values_list("recipient", flat=True)
         )

@@ -24,7 +24,9 @@ from django.views.decorators.http import require_http_methods
 from consents import services
 from consents.errors import ConsentError
 from consents.keys import public_jwks
+from consents.kinds import kinds_answering
 from consents.models import Consent
+from consents.policy import Flow
 from consents.receipts import ReceiptInvalid, receipt_verify
 from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
@@ -66,7 +68,11 @@ def citizen_required(view: View) -> View:
         person = person_for_user(request.user)
         if person is None:
             return render(request, "dashboard/not_citizen.html", status=403)
-        return view(request, person, *args, **kwargs)
+        try:
+            return view(request, person, *args, **kwargs)
+        except S.KindNotCovered:
+            message = _error_text(ConsentError(code="no-mandate", message="", status=403))
+            return render(request, "dashboard/not_covered.html", {"message": message}, status=403)
 
     return wrapper
 
@@ -187,7 +193,7 @@ def overview(request: HttpRequest, person: Person) -> HttpResponse:
     names = _names()
     sections = []
     for subject in subjects:
-        groups = S.groups_for(subject.person.id)
+        groups = S.groups_for(subject.person.id, subject.kinds)
         kinds = [
             {
                 "kind": group.kind,
@@ -199,7 +205,7 @@ def overview(request: HttpRequest, person: Person) -> HttpResponse:
             for group in groups
         ]
         sections.append({"subject": subject, "groups": kinds})
-    pending = S.pending_requests({s.person.id for s in subjects}, at=at)
+    pending = S.pending_requests(subjects, at=at)
     return render(
         request,
         "dashboard/overview.html",
@@ -219,6 +225,8 @@ def consent_new(request: HttpRequest, person: Person, kind: str) -> HttpResponse
         raise Http404
     at = _now()
     subject = S.subject_or_404(person, request.GET.get("for") or request.POST.get("for"), at=at)
+    if not subject.covers(kind):
+        raise Http404  # their mandate does not cover this kind
     return _consent_form_flow(request, person, subject, kind=kind, replacing=None)
 
 
@@ -491,8 +499,8 @@ def consent_action(
 @citizen_required
 def requests_list(request: HttpRequest, person: Person) -> HttpResponse:
     at = _now()
-    ids = S.subject_ids(person, at=at)
-    people = S.people_by_id(ids)
+    subjects = S.subjects_for(person, at=at)
+    people = {s.person.id: s.person for s in subjects}
     names = _names()
     items = [
         {
@@ -504,7 +512,7 @@ def requests_list(request: HttpRequest, person: Person) -> HttpResponse:
             "rows": S.describe_scope(c.kind, c.scope, names),
             "validity": S.validity(c),
         }
-        for c in S.pending_requests(ids, at=at)
+        for c in S.pending_requests(subjects, at=at)
     ]
     return render(request, "dashboard/requests.html", {"items": items})
 
@@ -594,7 +602,12 @@ def request_answer(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
 def offers(request: HttpRequest, person: Person) -> HttpResponse:
     """Offers of services that reached the person under their needs-assessment consents."""
     at = _now()
-    ids = S.subject_ids(person, at=at)
+    offering = kinds_answering(Flow.NEEDS_ASSESSMENT)  # the kinds under which offers come
+    ids = {
+        s.person.id
+        for s in S.subjects_for(person, at=at)
+        if any(s.covers(kind) for kind in offering)
+    }
     people = S.people_by_id(ids)
     names = _names()
     paginator = Paginator(S.offers_for(ids), 20)
@@ -679,7 +692,8 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
     subject = S.subject_or_404(person, request.GET.get("for"), at=at)
     names = _names()
     recipients = [
-        (r, S.recipient_name(r, names)) for r in S.disclosure_recipients(subject.person.id)
+        (r, S.recipient_name(r, names))
+        for r in S.disclosure_recipients(subject.person.id, subject.kinds)
     ]
     form = DisclosureFilterForm(request.GET or None, recipients=recipients)
     filters: dict[str, Any] = {}
@@ -696,7 +710,7 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
             if d.get("end")
             else None,
         }
-    paginator = Paginator(S.disclosures(subject.person.id, **filters), 20)
+    paginator = Paginator(S.disclosures(subject.person.id, kinds=subject.kinds, **filters), 20)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from consents.models import Mandate
+from consents import representation
 
 from .models import Person
 
@@ -17,14 +17,9 @@ def person_for_user(user: AbstractBaseUser | AnonymousUser) -> Person | None:
 
 
 def principals_for_agent(*, agent: Person, at: datetime) -> list[Person]:
-    """The people `agent` may act for at `at` (valid guardianships and mandates)."""
-    ids: set[UUID] = set()
-    for mandate in Mandate.objects.filter(
-        agent_id=agent.id, ended_at__isnull=True, valid_from__lte=at
-    ):
-        if mandate.valid_until is None or mandate.valid_until > at:
-            ids.add(mandate.principal_id)
-    return list(Person.objects.filter(id__in=ids))
+    """The people `agent` may act for at `at`, for some kind (`consents.representation`)."""
+    reps = representation.representations_for(person_id=agent.id, at=at)
+    return list(Person.objects.filter(id__in=[r.subject_id for r in reps if not r.is_self]))
 
 
 def personal_identity_code_for(subject_id: UUID) -> str:

@@ -7,12 +7,14 @@ The one type Tahto understands:
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from consents.models import Consent
+from consents.representation import Representation
 from consents.states import Status
 from mydata_operator.identity.models import Provider
 
@@ -97,12 +99,16 @@ def _within(details: ConsentDetails, consent: Consent) -> None:
 
 
 def consent_for_authorization(
-    *, details: ConsentDetails, provider: Provider, visible_subjects: set[UUID], at: datetime
+    *,
+    details: ConsentDetails,
+    provider: Provider,
+    representations: Sequence[Representation],
+    at: datetime,
 ) -> Target:
     """The consent the authorization request names, if this provider may ask this user for it.
 
-    A consent of another provider, of someone the user may not act for, or that does not
-    exist gets the same answer, so the response reveals nothing about it.
+    A consent of another provider, of someone the user may not act for (or not for its
+    kind), or that does not exist gets the same answer, so the response reveals nothing about it.
     """
     unknown = DetailsError("No such consent request for this client and this signed-in person.")
     consent_id = details.consent_id
@@ -112,7 +118,7 @@ def consent_for_authorization(
     if pending is not None and pending.consent_lineage is not None:
         consent_id = pending.consent_lineage  # answered already: it is that consent now
     elif pending is not None:
-        if not visible_subjects:
+        if not representations:
             raise unknown  # only a citizen can answer
         status = selectors.pending_status(pending, at)
         if status != "received":
@@ -124,7 +130,9 @@ def consent_for_authorization(
     if (
         consent is None
         or consent.requested_by != provider.organisation_id
-        or consent.subject_id not in visible_subjects
+        or not any(
+            r.subject_id == consent.subject_id and r.covers(consent.kind) for r in representations
+        )
     ):
         raise unknown
     if consent.kind not in binding.TOKEN_KINDS:

@@ -1,37 +1,21 @@
-"""Reading and ending the consent binding of authorizations and tokens.
-
-The live state of the bound consent is asked from the policy decision point every time
-(`consents.policy.decide_preview`, which moves no data and so logs nothing); a token is
-active only while the consent it is bound to would still permit what it names.
-"""
+"""Reading the consent binding of authorizations and tokens: which consent, which provider,
+what the authorization granted. Whether a token is alive, and revoking tokens, is
+`tokens.py`'s."""
 
 import hashlib
-import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
-from oauth2_provider.models import AccessToken, RefreshToken
-
 from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
-from consents.policy import Decision, DecisionRequest, Flow, Reason, Recipient, decide_preview
-from consents.states import FINAL
+from consents.policy import Recipient
 from mydata_operator.identity.models import Provider
 
 from .models import ConsentAuthorization, TokenBinding
 
-log = logging.getLogger("tahto.provider_api")
-
 #: Consent kinds whose consents bind access tokens (data the provider fetches); each kind says.
 TOKEN_KINDS = frozenset(code for code, kind in KINDS.items() if kind.token_bound)
-
-#: Deny reasons that end a consent for good: its tokens are revoked when one is seen.
-ENDED = frozenset({Reason.WITHDRAWN, Reason.REVOKED, Reason.TERMINATED, Reason.EXPIRED})
-
-#: Deny reasons under which a token stays active (the consent is in force, only rate-limited).
-STILL_ACTIVE = frozenset({Reason.PERMITTED, Reason.FREQUENCY})
 
 AUTHORIZATION_DETAILS_TYPE = "tahto_consent"
 
@@ -54,23 +38,20 @@ def consent_categories(consent: Consent) -> frozenset[str]:
     return kind_spec(consent.kind).data_categories(scope)
 
 
-def consent_liveness(
-    *, lineage: UUID, subject_id: UUID, provider: Provider, at: datetime
-) -> Decision:
-    """Would the consent still permit its own scope to this provider now? Logs nothing."""
-    consent = consent_current(lineage)
-    scope = consent.scope if consent is not None and isinstance(consent.scope, dict) else {}
-    return decide_preview(
-        DecisionRequest(
-            subject_id=subject_id,
-            flow=Flow.PROVIDER_ACCESS,
-            recipient=recipient_for(provider),
-            at=at,
-            purpose=str(scope.get("purpose", "")),
-            data_categories=consent_categories(consent) if consent else frozenset(),
-            consent_lineage=lineage,
-        )
-    )
+def granted(
+    authorization: ConsentAuthorization,
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The data categories and actions the authorization_details granted (None: not named,
+    so the whole consent)."""
+    details = authorization.authorization_details
+    item = details[0] if isinstance(details, list) and details else {}
+    item = item if isinstance(item, dict) else {}
+
+    def named(key: str) -> frozenset[str] | None:
+        value = item.get(key)
+        return frozenset(str(v) for v in value) if isinstance(value, list) else None
+
+    return named("datatypes"), named("actions")
 
 
 def authorization_for_token(token_value_checksum: str) -> ConsentAuthorization | None:
@@ -94,42 +75,3 @@ def tokens_bind(
                 authorization=authorization,
                 created_at=at,
             )
-
-
-@transaction.atomic
-def tokens_revoke_for_consent(*, lineage: UUID, reason: str) -> int:
-    """Revoke every access and refresh token bound to the consent; return how many."""
-    checksums = list(
-        TokenBinding.objects.filter(authorization__consent_lineage=lineage).values_list(
-            "token_checksum", flat=True
-        )
-    )
-    done = 0
-    for access in AccessToken.objects.filter(token_checksum__in=checksums):
-        access.revoke()
-        done += 1
-    for refresh in RefreshToken.objects.filter(token_checksum__in=checksums, revoked__isnull=True):
-        refresh.revoke()
-        done += 1
-    if done:
-        log.info("revoked %d tokens of consent %s: %s", done, lineage, reason)
-    return done
-
-
-def tokens_revoke_ended(*, at: datetime) -> int:
-    """Revoke the tokens of every consent that has ended (withdrawn, expired, ...)."""
-    lineages = set(
-        ConsentAuthorization.objects.filter(tokens__isnull=False).values_list(
-            "consent_lineage", flat=True
-        )
-    )
-    done = 0
-    for lineage in lineages:
-        current = consent_current(lineage)
-        if (
-            current is None
-            or current.status in FINAL  # the newest version: never superseded
-            or (current.valid_until is not None and current.valid_until <= at)
-        ):
-            done += tokens_revoke_for_consent(lineage=lineage, reason="consent ended")
-    return done

@@ -20,7 +20,7 @@ from oauthlib.oauth2 import InvalidRequestError
 
 from mydata_operator.identity.models import Provider
 
-from . import binding
+from . import binding, tokens
 from .models import ConsentAuthorization
 
 log = logging.getLogger("tahto.provider_api")
@@ -70,26 +70,9 @@ class ConsentBoundValidator(OAuth2Validator):
         self, authorization: ConsentAuthorization, request: OAuthlibRequest
     ) -> bool:
         provider = _provider(request)
-        if provider is None or provider.organisation_id != authorization.organisation_id:
+        if provider is None:
             return False
-        decision = binding.consent_liveness(
-            lineage=authorization.consent_lineage,
-            subject_id=authorization.subject_id,
-            provider=provider,
-            at=timezone.now(),
-        )
-        if decision.reason in binding.STILL_ACTIVE:
-            return True
-        log.warning(
-            "token refused: consent %s is not in force (%s)",
-            authorization.consent_lineage,
-            decision.reason.value,
-        )
-        if decision.reason in binding.ENDED:
-            binding.tokens_revoke_for_consent(
-                lineage=authorization.consent_lineage, reason=decision.reason.value
-            )
-        return False
+        return tokens.token_alive(authorization=authorization, provider=provider, at=timezone.now())
 
     def validate_code(
         self,

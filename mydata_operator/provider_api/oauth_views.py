@@ -8,7 +8,6 @@
 - `ServerMetadataView`: RFC 8414, plus the RFC 9396 types supported.
 """
 
-import calendar
 import hashlib
 import json
 import logging
@@ -25,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
-from oauth2_provider.models import AccessToken, Application
+from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 
@@ -33,11 +32,11 @@ from consents import services
 from consents.errors import ConsentError
 from consents.models import Consent
 from consents.states import Status
-from mydata_operator.api.access import subjects_visible_to
+from mydata_operator.api.access import representations_of
 from mydata_operator.identity.models import Provider
 from mydata_operator.identity.selectors import person_for_user
 
-from . import binding
+from . import binding, tokens
 from . import services as provider_services
 from .auth import basic_credentials, client_authenticate
 from .authorization import ConsentDetails, DetailsError, consent_for_authorization, details_parse
@@ -85,7 +84,7 @@ class ConsentAuthorizationView(AuthorizationView):
         target = consent_for_authorization(
             details=self._details,
             provider=provider,
-            visible_subjects=subjects_visible_to(self.request.user),
+            representations=representations_of(self.request.user),
             at=timezone.now(),
         )
         self._consent, self._pending = target.consent, target.pending
@@ -220,10 +219,6 @@ class ConsentAuthorizationView(AuthorizationView):
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
-def _inactive() -> JsonResponse:
-    return JsonResponse({"active": False})
-
-
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
 class ConsentIntrospectionView(View):
@@ -251,44 +246,10 @@ class ConsentIntrospectionView(View):
                 },
                 status=400,
             )
-        digest = binding.checksum(value)
-        token = (
-            AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
+        answer = tokens.token_introspect(
+            value=value, principal=principal, issuer=oauth2_settings.OIDC_ISS_ENDPOINT
         )
-        if (
-            token is None
-            or not token.is_valid()
-            or token.application_id != principal.application.pk
-        ):
-            return _inactive()
-        authorization = binding.authorization_for_token(digest)
-        if authorization is None:
-            return _inactive()
-        decision = binding.consent_liveness(
-            lineage=authorization.consent_lineage,
-            subject_id=authorization.subject_id,
-            provider=principal.provider,
-            at=timezone.now(),
-        )
-        if decision.reason not in binding.STILL_ACTIVE:
-            if decision.reason in binding.ENDED:
-                binding.tokens_revoke_for_consent(
-                    lineage=authorization.consent_lineage, reason=decision.reason.value
-                )
-            return _inactive()
-        return JsonResponse(
-            {
-                "active": True,
-                "scope": token.scope,
-                "client_id": token.application.client_id if token.application else None,
-                "token_type": "Bearer",
-                "exp": int(calendar.timegm(token.expires.utctimetuple())),
-                "iat": int(calendar.timegm(token.created.utctimetuple())),
-                "iss": oauth2_settings.OIDC_ISS_ENDPOINT,
-                "consent_id": str(authorization.consent_lineage),
-                "authorization_details": authorization.authorization_details,
-            }
-        )
+        return JsonResponse(answer)
 
 
 class ServerMetadataView(OAuthServerMetadataView):

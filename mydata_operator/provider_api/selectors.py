@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import QuerySet
 
+from connectors.models import Endpoint
 from consents.log import iso
 from consents.models import Consent
 from consents.states import Status
@@ -44,6 +46,18 @@ def pending_for_provider(*, request_id: UUID, organisation_id: str) -> PendingCo
     return PendingConsentRequest.objects.filter(
         id=request_id, organisation_id=organisation_id
     ).first()
+
+
+def webhooks_for(*, organisation_id: str) -> QuerySet[Endpoint]:
+    """The provider's webhooks, oldest first."""
+    return Endpoint.objects.filter(
+        organisation_id=organisation_id, kind=Endpoint.Kind.WEBHOOK
+    ).order_by("created_at")
+
+
+def webhook_for(*, webhook_id: UUID, organisation_id: str) -> Endpoint | None:
+    """One of the provider's webhooks; None if it is unknown or another provider's."""
+    return webhooks_for(organisation_id=organisation_id).filter(id=webhook_id).first()
 
 
 def pending_status(pending: PendingConsentRequest, at: datetime) -> str:

@@ -1,23 +1,31 @@
-"""The provider API's own state changes: a provider's consent request, its webhooks."""
+"""The provider API's services: a provider's consent request, its webhooks, and the data
+path (`data_search`)."""
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 import schemas
+from connectors.base import ConnectorError
+from connectors.kanta import connector as kanta
 from connectors.models import Endpoint
 from consents import services
 from consents.errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
+from consents.policy import Reason
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.models import Person, Provider
 from schemas.hetu import parse_hetu
 
-from . import binding
+from . import binding, tokens
 from .models import PendingConsentRequest
+
+log = logging.getLogger("tahto.provider_api")
 
 DEFAULT_REQUEST_VALID_DAYS = 30
 
@@ -161,3 +169,90 @@ def webhook_delete(*, provider: Provider, endpoint: Endpoint) -> None:
     if endpoint.organisation_id != provider.organisation_id:
         raise not_permitted("Not your webhook.")
     endpoint.delete()
+
+
+# --- The data path --------------------------------------------------------------------------
+
+
+class DataRefused(Exception):
+    """A data call is refused; the API renders it as problem+json (`extra` adds members)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str, **extra: str):
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def data_search(
+    *, token: AccessToken, resource_type: str, consent_id: str | None = None
+) -> dict[str, Any]:
+    """The citizen's data of one FHIR resource type, as the token's consent permits: a
+    searchset Bundle, or `DataRefused`.
+
+    The token is alive while its consent stands: the logged decision is the liveness check
+    (`decide_and_log` with the token's consent lineage and what the token was granted, so
+    a type the consent covers but the token was not granted is a logged deny too), and a
+    consent that has halted has its tokens revoked (`tokens.tokens_settle`). The decision,
+    the search in Kanta and the `flow.delivered` entry are one transaction holding the
+    consent's share lock, so a withdrawal waits for calls in flight and calls after it see
+    it. `consent_id` is the Consent-ID header, which must name the token's consent.
+    """
+    authorization = binding.authorization_for_token(token.token_checksum)
+    provider = Provider.objects.filter(application_id=token.application_id).first()
+    if authorization is None or provider is None:
+        raise DataRefused(
+            403, "token-not-bound", "Not permitted.", "The token is not bound to a consent."
+        )
+    if provider.organisation_id != authorization.organisation_id:
+        raise DataRefused(403, "wrong-provider", "Not permitted.", "The token is not yours.")
+    lineage = authorization.consent_lineage
+    if consent_id is not None and consent_id.strip() != str(lineage):
+        raise DataRefused(
+            403,
+            "consent-id-mismatch",
+            "Not permitted.",
+            "The Consent-ID header does not name the consent this token is bound to.",
+        )
+    categories, actions = binding.granted(authorization)
+    failure: ConnectorError | None = None
+    with transaction.atomic():
+        try:
+            result = kanta.provider_query(
+                subject_id=authorization.subject_id,
+                recipient=binding.recipient_for(provider),
+                consent_lineage=lineage,
+                resource_types=[resource_type],
+                requested_by=provider.organisation_id,
+                granted_categories=categories,
+                granted_actions=actions,
+            )
+        except ConnectorError as exc:  # caught inside: the decision and flow.failed commit
+            failure = exc
+    if failure is not None:
+        log.error("Kanta query for consent %s failed: %s", lineage, failure)
+        raise DataRefused(
+            502,
+            "upstream-unavailable",
+            "The national archive did not answer.",
+            "Kanta could not be queried just now; nothing was delivered. Try again later.",
+        )
+    decision = result.decision
+    if not decision.permit:
+        tokens.tokens_settle(lineage=lineage, decision=decision)
+        raise DataRefused(
+            403,
+            decision.reason.value,
+            "The token does not permit this."
+            if decision.reason == Reason.NOT_GRANTED
+            else "The consent does not permit this.",
+            f"{decision.explanation} (asked: {resource_type})"
+            if decision.reason == Reason.NOT_GRANTED
+            else decision.explanation,
+            reason=decision.reason.value,
+            consentId=str(lineage),
+        )
+    assert result.bundle is not None
+    return result.bundle

@@ -1,13 +1,13 @@
 """Periodic work of the provider API. Safe to run twice."""
 
 from celery import shared_task
-from django.utils import timezone
 
-from . import binding
+from . import tokens
 
 
 @shared_task(acks_late=True)
 def tokens_revoke_ended_task() -> int:
-    """Revoke the tokens of consents that ended (the live checks refuse them anyway; this
-    also removes them from the token tables)."""
-    return binding.tokens_revoke_ended(at=timezone.now())
+    """Revoke the tokens of consents that the consent log shows withdrawn, paused, expired,
+    terminated or revoked since the last run (the live checks refuse them at once anyway;
+    this removes them from the token tables)."""
+    return tokens.tokens_revoke_follow()

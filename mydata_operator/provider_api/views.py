@@ -18,15 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connectors.base import ConnectorError
-from connectors.kanta import connector as kanta
 from connectors.models import Endpoint
 from consents import services as consent_services
 from consents.errors import ConsentError
 from consents.log import iso
 from consents.models import Consent
-from mydata_operator.api.openapi import PROBLEM, openapi_schema, problem_responses
-from mydata_operator.identity.models import Person, Provider
+from mydata_operator.api.openapi import openapi_schema, problem_responses
+from mydata_operator.api.problems import problem
 
 from . import binding, selectors, services
 from .auth import (
@@ -133,7 +131,6 @@ class ConsentRequestDetailApi(ProviderApi):
             requester=self.principal(request).organisation_id,
             reason="terminated by the provider through the API",
         )
-        binding.tokens_revoke_for_consent(lineage=target.lineage, reason="terminated")
         return Response(status=204)
 
 
@@ -153,19 +150,6 @@ class ConsentRequestStatusApi(ConsentRequestDetailApi):
     @extend_schema(exclude=True)
     def delete(self, request: Request, consent_id: UUID) -> Response:
         raise Http404
-
-
-def _refuse(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
-    log.warning("data access refused (%s): %s", code, detail)
-    body = {
-        "type": f"https://schemas.tahto.fi/problems/{code}",
-        "title": title,
-        "status": status,
-        "code": code,
-        "detail": detail,
-        **extra,
-    }
-    return Response(body, status=status, content_type=PROBLEM)
 
 
 class DataSearchApi(APIView):
@@ -199,60 +183,18 @@ class DataSearchApi(APIView):
     def get(self, request: Request, resource_type: str) -> Response:
         if resource_type not in RESOURCE_TYPES:
             raise Http404
-        token = cast(AccessToken, request.auth)
-        authorization = binding.authorization_for_token(token.token_checksum)
-        provider = Provider.objects.filter(application_id=token.application_id).first()
-        if authorization is None or provider is None:
-            return _refuse(
-                403, "token-not-bound", "Not permitted.", "The token is not bound to a consent."
-            )
-        if provider.organisation_id != authorization.organisation_id:
-            return _refuse(403, "wrong-provider", "Not permitted.", "The token is not yours.")
-        header = request.headers.get("Consent-ID")
-        if header is not None and header.strip() != str(authorization.consent_lineage):
-            return _refuse(
-                403,
-                "consent-id-mismatch",
-                "Not permitted.",
-                "The Consent-ID header does not name the consent this token is bound to.",
-            )
-
-        consent = binding.consent_current(authorization.consent_lineage)
-        scope = consent.scope if consent is not None else {}
-        person = Person.objects.get(id=authorization.subject_id)
         try:
-            result = kanta.provider_query(
-                subject_id=authorization.subject_id,
-                patient_identifier=person.personal_identity_code,
-                recipient=binding.recipient_for(provider),
-                consent_lineage=authorization.consent_lineage,
-                purpose=str(scope.get("purpose", "")),
-                resource_types=[resource_type],
-                requested_by=provider.organisation_id,
+            bundle = services.data_search(
+                token=cast(AccessToken, request.auth),
+                resource_type=resource_type,
+                consent_id=request.headers.get("Consent-ID"),
             )
-        except ConnectorError as exc:
-            log.error("Kanta query for consent %s failed: %s", authorization.consent_lineage, exc)
-            return _refuse(
-                502,
-                "upstream-unavailable",
-                "The national archive did not answer.",
-                "Kanta could not be queried just now; nothing was delivered. Try again later.",
+        except services.DataRefused as refused:
+            log.warning("data access refused (%s): %s", refused.code, refused.detail)
+            return problem(
+                refused.status, refused.code, refused.title, refused.detail, None, **refused.extra
             )
-        decision = result.decision
-        if not decision.permit:
-            if decision.reason in binding.ENDED:
-                binding.tokens_revoke_for_consent(
-                    lineage=authorization.consent_lineage, reason=decision.reason.value
-                )
-            return _refuse(
-                403,
-                decision.reason.value,
-                "The consent does not permit this.",
-                decision.explanation,
-                reason=decision.reason.value,
-                consentId=str(authorization.consent_lineage),
-            )
-        return Response(result.bundle, content_type=FHIR_JSON)
+        return Response(bundle, content_type=FHIR_JSON)
 
 
 def _webhook_json(endpoint: Endpoint) -> dict[str, Any]:
@@ -271,9 +213,7 @@ class WebhookListApi(ProviderApi):
         tags=["provider: webhooks"],
     )
     def get(self, request: Request) -> Response:
-        qs = Endpoint.objects.filter(
-            organisation_id=self.principal(request).organisation_id, kind=Endpoint.Kind.WEBHOOK
-        ).order_by("created_at")
+        qs = selectors.webhooks_for(organisation_id=self.principal(request).organisation_id)
         return Response({"webhooks": [_webhook_json(e) for e in qs]})
 
     @extend_schema(
@@ -303,11 +243,9 @@ class WebhookDetailApi(ProviderApi):
         tags=["provider: webhooks"],
     )
     def delete(self, request: Request, webhook_id: UUID) -> Response:
-        endpoint = Endpoint.objects.filter(
-            id=webhook_id,
-            kind=Endpoint.Kind.WEBHOOK,
-            organisation_id=self.principal(request).organisation_id,
-        ).first()
+        endpoint = selectors.webhook_for(
+            webhook_id=webhook_id, organisation_id=self.principal(request).organisation_id
+        )
         if endpoint is None:
             raise Http404
         services.webhook_delete(provider=self.principal(request).provider, endpoint=endpoint)

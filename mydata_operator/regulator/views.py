@@ -21,6 +21,7 @@ from consents import log as consent_log
 from consents import merkle
 from consents.events import EVENT_DESCRIPTIONS
 from consents.models import LogEntry, TreeHead
+from mydata_operator.api.problems import problem_response
 from mydata_operator.identity.models import Provider, Regulator
 
 from . import charts, export, selectors, services
@@ -152,22 +153,6 @@ def consent_detail(request: HttpRequest, regulator: Regulator, consent: UUID) ->
 # --- export -------------------------------------------------------------------------------
 
 
-def _problem(
-    status: int, code: str, title: str, detail: str = "", errors: Any = None
-) -> JsonResponse:
-    body: dict[str, Any] = {
-        "type": f"https://schemas.tahto.fi/problems/{code}",
-        "title": title,
-        "status": status,
-        "code": code,
-    }
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
-    return JsonResponse(body, status=status, content_type="application/problem+json")
-
-
 def _export_head(request: HttpRequest) -> TreeHead | JsonResponse:
     raw = request.GET.get("tree_size") or ""
     if raw == "":
@@ -178,7 +163,7 @@ def _export_head(request: HttpRequest) -> TreeHead | JsonResponse:
         size = None
     head = TreeHead.objects.filter(tree_size=size).first() if size is not None else None
     if head is None:
-        return _problem(
+        return problem_response(
             400,
             "unknown-tree-head",
             "No signed tree head of this size.",
@@ -217,7 +202,9 @@ def _export(
 ) -> HttpResponse | StreamingHttpResponse:
     form = LogFilterForm(request.GET)
     if not form.is_valid():
-        return _problem(422, "invalid-filter", "The filter is not valid.", errors=form_errors(form))
+        return problem_response(
+            422, "invalid-filter", "The filter is not valid.", errors=form_errors(form)
+        )
     head = _export_head(request)
     if isinstance(head, JsonResponse):
         return head

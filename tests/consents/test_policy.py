@@ -478,6 +478,54 @@ def test_token_bound_to_a_consent_for_another_recipient_is_denied() -> None:
     assert decision.reason == Reason.WRONG_RECIPIENT
 
 
+def test_a_category_the_token_was_not_granted_is_denied_naming_it() -> None:
+    bound = consent(PS, provider_sharing_scope(dataCategories=["conditions", "medications"]))
+    decision = decide(
+        provider_request(
+            consent_lineage=bound.lineage,
+            data_categories=frozenset({"medications"}),
+            granted_categories=frozenset({"conditions"}),
+        ),
+        [bound],
+    )
+    assert not decision.permit and decision.reason == Reason.NOT_GRANTED
+    assert "medications" in decision.explanation and decision.consent_id == bound.id
+
+
+def test_a_permit_is_narrowed_to_what_the_token_was_granted() -> None:
+    bound = consent(PS, provider_sharing_scope(dataCategories=["conditions", "medications"]))
+    decision = decide(
+        provider_request(
+            consent_lineage=bound.lineage,
+            data_categories=frozenset({"conditions", "medications"}),
+            granted_categories=frozenset({"conditions"}),
+        ),
+        [bound],
+    )
+    assert decision.permit and decision.permitted_categories == {"conditions"}
+
+
+def test_an_action_the_token_was_not_granted_is_denied() -> None:
+    bound = consent(PS, provider_sharing_scope())
+    decision = decide(
+        provider_request(consent_lineage=bound.lineage, granted_actions=frozenset()), [bound]
+    )
+    assert decision.reason == Reason.NOT_GRANTED and "read" in decision.explanation
+
+
+def test_a_halted_consent_says_so_before_what_the_token_was_granted() -> None:
+    bound = consent(PS, provider_sharing_scope(), status=Status.WITHDRAWN)
+    decision = decide(
+        provider_request(
+            consent_lineage=bound.lineage,
+            data_categories=frozenset({"medications"}),
+            granted_categories=frozenset({"conditions"}),
+        ),
+        [bound],
+    )
+    assert decision.reason == Reason.WITHDRAWN
+
+
 def test_frequency_limit_counts_earlier_permits() -> None:
     limited = consent(PS, provider_sharing_scope(frequencyPerDay=2))
     assert decide(provider_request(), [limited], {limited.lineage: 1}).permit

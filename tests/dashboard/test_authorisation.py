@@ -10,8 +10,9 @@ from django.test import Client
 
 from consents import services
 from consents.models import Consent, Mandate, Receipt
+from consents.policy import DecisionRequest, Flow, Recipient, decide_and_log
 from mydata_operator.identity.models import Person
-from tests.conftest import Family, grant, provider_sharing_scope
+from tests.conftest import PROVIDER_OID, Family, grant, provider_sharing_scope
 
 from .conftest import signed_in
 
@@ -151,6 +152,52 @@ def test_a_mandate_limited_to_one_kind_refuses_another_kind_with_a_clear_message
     assert "valtuutusta" in response.content.decode()
     theirs.refresh_from_db()
     assert theirs.status == "active"
+
+
+def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
+    citizen: Person, other_citizen: Person, frozen_now: datetime
+) -> None:
+    services.mandate_create(
+        principal_id=other_citizen.id,
+        agent_id=citizen.id,
+        basis=Mandate.Basis.MANDATE,
+        kinds=["needs-assessment"],
+        actor=services.Actor.person(other_citizen.id),
+    )
+    covered = grant(other_citizen, "needs-assessment")
+    not_covered = grant(other_citizen, "provider-sharing")
+    client = signed_in(citizen)
+
+    overview = client.get("/consents/")
+    theirs = [s for s in overview.context["sections"] if s["subject"].person == other_citizen]
+    assert [[c["consent"].id for c in g["current"]] for g in theirs[0]["groups"]] == [[covered.id]]
+    assert client.get(f"/consents/{covered.id}/").status_code == 200
+    hidden = client.get(f"/consents/{not_covered.id}/")
+    assert hidden.status_code == 403
+    assert hidden.templates[0].name == "dashboard/not_covered.html"
+    assert "dashboard/consent_detail.html" not in [t.name for t in hidden.templates]
+    assert "valtuutusta" in hidden.content.decode()
+    new = client.get(f"/consents/new/provider-sharing/?for={other_citizen.id}")
+    assert new.status_code == 404
+
+    decide_and_log(
+        DecisionRequest(
+            subject_id=other_citizen.id,
+            flow=Flow.PROVIDER_ACCESS,
+            recipient=Recipient(organisation=PROVIDER_OID),
+            at=frozen_now,
+            data_categories=frozenset({"conditions"}),
+        )
+    )
+    disclosed = {"for": str(other_citizen.id)}
+    assert signed_in(other_citizen).get("/disclosures/", disclosed).context["rows"]
+    assert client.get("/disclosures/", disclosed).context["rows"] == []
+
+    assert client.post(f"/consents/{not_covered.id}/withdraw/").status_code == 403
+    assert client.post(f"/consents/{covered.id}/withdraw/").status_code == 302
+    covered.refresh_from_db()
+    not_covered.refresh_from_db()
+    assert (covered.status, not_covered.status) == ("withdrawn", "active")
 
 
 def test_a_child_come_of_age_is_told_their_guardian_gave_consents(

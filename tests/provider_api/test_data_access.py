@@ -1,5 +1,6 @@
 """GET /api/v1/data/{type}: a consent-bound token reaches only what its consent permits."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,11 +12,17 @@ from consents.events import EventType
 from consents.models import Consent, LogEntry
 from mydata_operator.identity.models import Person
 from tests.fixtures.kanta import KantaStandIn
-from tests.provider_api.conftest import ProviderClient, authorize, exchange, request_consent
+from tests.provider_api.conftest import (
+    ProviderClient,
+    authorize,
+    details,
+    exchange,
+    request_consent,
+)
 
 
-def token_for(browser: Client, pc: ProviderClient, consent: Consent) -> str:
-    answer = exchange(Client(), pc, authorize(browser, pc.client_id, consent.id))
+def token_for(browser: Client, pc: ProviderClient, consent: Consent, **overrides: Any) -> str:
+    answer = exchange(Client(), pc, authorize(browser, pc.client_id, consent.id, **overrides))
     assert answer.status_code == 200, answer.content
     return str(answer.json()["access_token"])
 
@@ -54,6 +61,63 @@ def test_a_type_outside_the_consent_is_403_naming_the_reason(
     assert answer["Content-Type"] == "application/problem+json"
     assert answer.json()["reason"] == "categories-not-covered"
     assert "resourceType" not in answer.content.decode()
+
+
+def test_a_token_granted_one_data_type_is_refused_another_the_consent_covers(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    # The consent covers conditions and medications; the token was granted conditions only.
+    only_conditions = details(consent_request.id, actions=["read"], datatypes=["conditions"])
+    token = token_for(
+        citizen_browser, provider_client, consent_request, authorization_details=only_conditions
+    )
+    assert fetch(token, "Condition").status_code == 200
+    refused = fetch(token, "MedicationStatement")
+    assert refused.status_code == 403
+    assert refused["Content-Type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["code"] == problem["reason"] == "not-granted"
+    assert "medications" in problem["detail"]
+    assert "MedicationStatement" in problem["detail"]
+    assert "entry" not in problem
+    deny = LogEntry.objects.filter(
+        event_type=EventType.DECISION_DENY, consent_lineage=consent_request.lineage
+    ).get()
+    body = json.loads(deny.entry)
+    assert body["decision"]["reason"] == "not-granted"
+    assert body["categories"] == ["medications"]
+    assert body["granted"] == {"categories": ["conditions"], "actions": ["read"], "action": "read"}
+    delivered = LogEntry.objects.filter(
+        event_type=EventType.DATA_DELIVERED, consent_lineage=consent_request.lineage
+    )
+    assert delivered.count() == 1  # the conditions only
+    # A refusal of what was not granted leaves the token alive for what was.
+    assert fetch(token, "Condition").status_code == 200
+
+
+def test_the_decision_logs_what_the_token_was_granted(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    token = token_for(
+        citizen_browser,
+        provider_client,
+        consent_request,
+        authorization_details=details(consent_request.id, datatypes=["conditions"]),
+    )
+    assert fetch(token, "Condition").status_code == 200
+    permit = LogEntry.objects.get(
+        event_type=EventType.DECISION_PERMIT, consent_lineage=consent_request.lineage
+    )
+    body = json.loads(permit.entry)
+    assert permit.purpose == body["purpose"] == "care"  # the consent's, logged, not compared
+    assert body["granted"]["categories"] == ["conditions"]
+    assert body["permitted"] == ["conditions"]
 
 
 def test_withdrawal_makes_the_very_next_call_403_and_then_the_token_dead(
@@ -209,3 +273,60 @@ def test_periodic_task_revokes_the_tokens_of_ended_consents(
     assert tokens_revoke_ended_task() == 2
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_the_log_handler_revokes_on_a_pause_once_and_is_safe_to_run_again(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    citizen: Person,
+) -> None:
+    from oauth2_provider.models import AccessToken
+
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token_for(citizen_browser, provider_client, consent_request)
+    assert tokens_revoke_follow() == 0
+    services.consent_pause(
+        consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
+    )
+    assert tokens_revoke_follow() == 2
+    assert not AccessToken.objects.exists()
+    assert tokens_revoke_follow() == 0  # the cursor moved on; nothing is revoked twice
+
+
+def test_the_log_handler_revokes_when_the_consent_expires(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    frozen_now: datetime,
+) -> None:
+    from oauth2_provider.models import RefreshToken
+
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token_for(citizen_browser, provider_client, consent_request)
+    later = frozen_now + timedelta(days=91)
+    with time_machine.travel(later, tick=False):
+        assert services.consents_expire(now=later) == 1
+        assert tokens_revoke_follow() == 2
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_a_termination_by_the_provider_ends_its_tokens_through_the_log(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    kanta: KantaStandIn,
+) -> None:
+    from mydata_operator.provider_api.tokens import tokens_revoke_follow
+
+    token = token_for(citizen_browser, provider_client, consent_request)
+    gone = Client().delete(
+        f"/api/v1/consent-requests/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic
+    )
+    assert gone.status_code == 204
+    refused = fetch(token, "Condition")  # refused at once, before any handler ran
+    assert refused.status_code == 403 and refused.json()["code"] == "terminated"
+    assert fetch(token, "Condition").status_code == 401
+    assert tokens_revoke_follow() == 0  # already revoked when the call met the ended consent

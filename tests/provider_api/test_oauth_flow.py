@@ -274,6 +274,32 @@ def test_provider_b_cannot_authorize_provider_a_consent(
     assert Consent.objects.get(id=consent_request.id).status == Status.REQUESTED
 
 
+def test_an_agent_cannot_authorize_a_kind_their_mandate_does_not_cover(
+    citizen: Person,
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    other_citizen: Person,
+    frozen_now: datetime,
+) -> None:
+    from consents import services
+    from consents.models import Mandate
+
+    services.mandate_create(
+        principal_id=other_citizen.id,
+        agent_id=citizen.id,
+        basis=Mandate.Basis.MANDATE,
+        kinds=["needs-assessment"],
+        actor=services.Actor.person(other_citizen.id),
+    )
+    theirs = request_consent(other_citizen, frozen_now)  # provider-sharing
+    refused = _refused(citizen_browser, provider_client.client_id, theirs.id)
+    unknown = _refused(
+        citizen_browser, provider_client.client_id, "7b0c5a52-8a49-4d7e-9d43-3f0d2f0f0f0f"
+    )
+    assert refused == unknown
+    assert Consent.objects.get(id=theirs.id).status == Status.REQUESTED
+
+
 def test_another_citizens_consent_is_refused_like_an_unknown_one(
     citizen_browser: Client,
     provider_client: ProviderClient,

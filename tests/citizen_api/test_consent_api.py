@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from consents import keys, receipts
-from consents.models import Consent, LogEntry
+from consents import keys, receipts, services
+from consents.models import Consent, LogEntry, Mandate, Receipt
 from tests.conftest import biobank_scope, grant, needs_assessment_scope, provider_sharing_scope
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -194,6 +194,53 @@ def test_guardian_sees_and_manages_the_childs_consents(client: Client, family: A
     assert created.status_code == 201, created.json()
     listed = client.get("/api/v1/me/consents", {"subject": str(family.child.id)}).json()
     assert [c["id"] for c in listed["consents"]] == [created.json()["id"]]
+
+
+def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
+    client: Client, citizen: Any, other_citizen: Any
+) -> None:
+    services.mandate_create(
+        principal_id=other_citizen.id,
+        agent_id=citizen.id,
+        basis=Mandate.Basis.MANDATE,
+        kinds=["needs-assessment"],
+        actor=services.Actor.person(other_citizen.id),
+    )
+    covered = grant(other_citizen, "needs-assessment")
+    not_covered = grant(other_citizen, "provider-sharing")
+    client.force_login(citizen.user)
+
+    listed = client.get("/api/v1/me/consents", {"subject": str(other_citizen.id)}).json()
+    assert [c["id"] for c in listed["consents"]] == [str(covered.id)]
+    for path in ("", "/history", "/fhir", "/receipts"):
+        assert client.get(f"/api/v1/me/consents/{covered.id}{path}").status_code == 200
+        hidden = client.get(f"/api/v1/me/consents/{not_covered.id}{path}")
+        assert hidden.status_code == 404 and hidden["Content-Type"] == "application/problem+json"
+    receipt = Receipt.objects.get(consent=not_covered)
+    assert client.get(f"/api/v1/me/receipts/{receipt.id}.jws").status_code == 404
+    seen = LogEntry.objects.get(consent_id=covered.id).seq
+    unseen = LogEntry.objects.get(consent_id=not_covered.id).seq
+    assert client.get(f"/api/v1/log/entries/{seen}").status_code == 200
+    assert client.get(f"/api/v1/log/entries/{unseen}").status_code == 404
+
+    refused = post(client, f"/api/v1/me/consents/{not_covered.id}/withdraw", {})
+    assert refused.status_code == 404
+    granted = post(
+        client,
+        "/api/v1/me/consents",
+        {
+            "kind": "provider-sharing",
+            "subject": str(other_citizen.id),
+            "scope": provider_sharing_scope(),
+            "period": {"start": "2026-03-02T09:30:00Z"},
+            "notice": NOTICE,
+        },
+    )
+    assert granted.status_code == 403 and granted.json()["code"] == "no-mandate"
+    withdrawn = post(client, f"/api/v1/me/consents/{covered.id}/withdraw", {})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    not_covered.refresh_from_db()
+    assert not_covered.status == "active"
 
 
 def test_non_guardian_cannot_grant_for_a_child(client: Client, citizen: Any, family: Any) -> None:

@@ -25,11 +25,12 @@ import schemas
 from consents import fhir, services
 from consents.errors import not_permitted
 from consents.log import b64, iso
-from consents.models import Consent, LogEntry, Receipt
-from mydata_operator.api.access import subjects_visible_to
+from consents.models import Consent
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.selectors import person_for_user
+
+from . import selectors
 
 
 class CitizenLinkSerializer(serializers.Serializer):
@@ -162,8 +163,8 @@ def _actor(request: Request) -> services.Actor:
 
 
 def _visible_consent(request: Request, consent_id: UUID) -> Consent:
-    consent = Consent.objects.filter(id=consent_id).select_related("notice").first()
-    if consent is None or consent.subject_id not in subjects_visible_to(request.user):
+    consent = selectors.consent_visible(user=request.user, consent_id=consent_id)
+    if consent is None:
         raise Http404
     return consent
 
@@ -182,11 +183,8 @@ class ConsentListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         _actor(request)
-        qs = Consent.objects.filter(subject_id__in=subjects_visible_to(request.user))
-        for param, field in (("kind", "kind"), ("status", "status"), ("subject", "subject_id")):
-            if value := request.query_params.get(param):
-                qs = qs.filter(**{field: value})
-        return Response({"consents": [consent_json(c) for c in qs.order_by("-created_at")[:500]]})
+        consents = selectors.consents_visible(user=request.user, filters=request.query_params)
+        return Response({"consents": [consent_json(c) for c in consents]})
 
     @extend_schema(
         summary="Grant a consent (or a refusal), for oneself or on behalf of another",
@@ -303,7 +301,7 @@ class ConsentHistoryApi(APIView):
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
-        entries = LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("seq")
+        entries = selectors.history_entries(consent)
         return Response(
             {
                 "lineage": str(consent.lineage),
@@ -353,7 +351,7 @@ class ConsentReceiptListApi(APIView):
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
-        receipts = Receipt.objects.filter(consent__lineage=consent.lineage).order_by("issued_at")
+        receipts = selectors.receipts_of(consent)
         return Response(
             {
                 "receipts": [
@@ -383,8 +381,8 @@ class ReceiptDownloadApi(APIView):
         tags=["citizen"],
     )
     def get(self, request: Request, receipt_id: UUID) -> HttpResponse:
-        receipt = Receipt.objects.select_related("consent").filter(id=receipt_id).first()
-        if receipt is None or receipt.consent.subject_id not in subjects_visible_to(request.user):
+        receipt = selectors.receipt_visible(user=request.user, receipt_id=receipt_id)
+        if receipt is None:
             raise Http404
         response = HttpResponse(receipt.jws, content_type="application/jose")
         stamp = timezone.localtime(receipt.issued_at).strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,181 @@
+"""Whether a consent-bound token is alive, and the one place that revokes tokens.
+
+A token is alive while DOT holds it valid (not expired, not revoked) and the consent it is
+bound to would still permit, to this provider, what the token was granted: the policy
+decision point answers (`consents.policy`), and its own reasons say what "ended" means
+(`policy.STANDING`: alive; `policy.HALTED`: withdrawn, revoked, terminated, expired or
+paused, so its tokens are revoked). Every check (the data call, introspection, the token
+endpoint) asks here.
+
+Tokens are revoked by `tokens_revoke_for_consent` only, which two things call: the log
+handler `tokens_revoke_follow` (a consent-ending entry in the consent log revokes the
+tokens of that consent; it keeps its own cursor and is safe to run twice), and a check that
+finds the consent halted before the handler has run.
+"""
+
+import calendar
+import json
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, RefreshToken
+
+from connectors.models import LogCursor
+from consents.models import LogEntry
+from consents.policy import (
+    HALTED,
+    STANDING,
+    Decision,
+    DecisionRequest,
+    Flow,
+    decide_preview,
+    status_reason,
+)
+from mydata_operator.identity.models import Provider
+
+from . import binding
+from .auth import ProviderPrincipal
+from .models import ConsentAuthorization, TokenBinding
+
+log = logging.getLogger("tahto.provider_api")
+
+#: The log cursor of the revocation handler (beside the connectors' follower's).
+REVOCATION_CURSOR = "provider_api.tokens"
+
+
+def token_liveness(
+    *, authorization: ConsentAuthorization, provider: Provider, at: datetime
+) -> Decision:
+    """Would the token's consent still permit what the token was granted, now? Logs
+    nothing (moves no data); revokes the consent's tokens when the consent has halted."""
+    categories, actions = binding.granted(authorization)
+    if categories is None:
+        consent = binding.consent_current(authorization.consent_lineage)
+        categories = binding.consent_categories(consent) if consent else frozenset()
+    decision = decide_preview(
+        DecisionRequest(
+            subject_id=authorization.subject_id,
+            flow=Flow.PROVIDER_ACCESS,
+            recipient=binding.recipient_for(provider),
+            at=at,
+            data_categories=categories,
+            consent_lineage=authorization.consent_lineage,
+            granted_actions=actions,
+        )
+    )
+    tokens_settle(lineage=authorization.consent_lineage, decision=decision)
+    return decision
+
+
+def token_introspect(*, value: str, principal: ProviderPrincipal, issuer: str) -> dict[str, Any]:
+    """RFC 7662 introspection of a token for the client it was issued to: inactive unless
+    DOT holds it valid, it is this client's, and `token_alive` says its consent stands."""
+    digest = binding.checksum(value)
+    token = AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
+    if token is None or not token.is_valid() or token.application_id != principal.application.pk:
+        return {"active": False}
+    authorization = binding.authorization_for_token(digest)
+    if authorization is None or not token_alive(
+        authorization=authorization, provider=principal.provider, at=timezone.now()
+    ):
+        return {"active": False}
+    return {
+        "active": True,
+        "scope": token.scope,
+        "client_id": token.application.client_id if token.application else None,
+        "token_type": "Bearer",
+        "exp": int(calendar.timegm(token.expires.utctimetuple())),
+        "iat": int(calendar.timegm(token.created.utctimetuple())),
+        "iss": issuer,
+        "consent_id": str(authorization.consent_lineage),
+        "authorization_details": authorization.authorization_details,
+    }
+
+
+def token_alive(*, authorization: ConsentAuthorization, provider: Provider, at: datetime) -> bool:
+    """True while the token's consent stands for its provider (see `token_liveness`)."""
+    if provider.organisation_id != authorization.organisation_id:
+        return False
+    decision = token_liveness(authorization=authorization, provider=provider, at=at)
+    if decision.reason in STANDING:
+        return True
+    log.warning(
+        "token refused: consent %s is not in force (%s)",
+        authorization.consent_lineage,
+        decision.reason.value,
+    )
+    return False
+
+
+def tokens_settle(*, lineage: UUID, decision: Decision) -> int:
+    """After a decision on a token's consent: revoke its tokens if the consent has halted."""
+    if decision.permit or decision.reason not in HALTED:
+        return 0
+    return tokens_revoke_for_consent(lineage=lineage, reason=decision.reason.value)
+
+
+@transaction.atomic
+def tokens_revoke_for_consent(*, lineage: UUID, reason: str) -> int:
+    """Revoke every access and refresh token bound to the consent; return how many.
+    Revoking a revoked token does nothing, so this is safe to run twice."""
+    checksums = list(
+        TokenBinding.objects.filter(authorization__consent_lineage=lineage).values_list(
+            "token_checksum", flat=True
+        )
+    )
+    done = 0
+    for access in AccessToken.objects.filter(token_checksum__in=checksums):
+        access.revoke()
+        done += 1
+    for refresh in RefreshToken.objects.filter(token_checksum__in=checksums, revoked__isnull=True):
+        refresh.revoke()
+        done += 1
+    if done:
+        log.info("revoked %d tokens of consent %s: %s", done, lineage, reason)
+    return done
+
+
+def _halting_reason(entry: LogEntry) -> str | None:
+    """The policy's reason, if this consent event left its consent halted."""
+    consent = json.loads(entry.entry).get("consent") or {}
+    reason = status_reason(str(consent.get("status", "")))
+    return reason.value if reason in HALTED else None
+
+
+def _follow(batch: int) -> tuple[int, int]:
+    revoked = 0
+    with transaction.atomic():
+        LogCursor.objects.get_or_create(name=REVOCATION_CURSOR)
+        cursor = LogCursor.objects.select_for_update().get(name=REVOCATION_CURSOR)
+        entries = list(
+            LogEntry.objects.filter(seq__gte=cursor.next_seq)
+            .only("seq", "event_type", "consent_lineage", "entry")
+            .order_by("seq")[:batch]
+        )
+        for entry in entries:
+            if entry.consent_lineage is None or not entry.event_type.startswith("consent."):
+                continue
+            reason = _halting_reason(entry)
+            if reason is not None:
+                revoked += tokens_revoke_for_consent(lineage=entry.consent_lineage, reason=reason)
+        if entries:
+            cursor.next_seq = entries[-1].seq + 1
+            cursor.save(update_fields=["next_seq"])
+    return revoked, len(entries)
+
+
+def tokens_revoke_follow(*, batch: int = 500) -> int:
+    """Read the consent log after this handler's cursor, up to its end, and revoke the tokens
+    of every consent an entry halted (withdrawn, paused, expired, terminated, revoked);
+    return how many tokens were revoked. The cursor advances in the transaction of the
+    revocations, so every entry is handled once, and handling one twice changes nothing."""
+    total = 0
+    while True:
+        revoked, read = _follow(batch)
+        total += revoked
+        if read < batch:
+            return total
