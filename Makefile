@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the service with its development tools
 
-migrate: $(STAMP) ## Apply database migrations
-	$(BIN)/python manage.py migrate --noinput
+migrate: $(STAMP) ## Apply migrations as the owner (DATABASE_OWNER_URL), then set the service role's grants
+	TAHTO_DB_AS_OWNER=1 $(BIN)/python manage.py migrate --noinput
+	TAHTO_DB_AS_OWNER=1 $(BIN)/python manage.py db_roles
 
 demo: migrate ## Load the demo citizens, providers and regulator (idempotent)
 	$(BIN)/python manage.py demo_data

@@ -114,6 +114,10 @@ class Connector:
                     "recipient": delivery.recipient,
                     "item": key or None,
                     "decisionSeq": decision.log_seq if decision else None,
+                    # The consent the flow went under, so its columns are proven by the entry.
+                    "consent": {"id": decision.consent_id, "lineage": decision.consent_lineage}
+                    if decision and (decision.consent_id or decision.consent_lineage)
+                    else None,
                     "permitted": sorted(decision.permitted_categories) if decision else None,
                     "detail": dict(delivery.detail),
                 },

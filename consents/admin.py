@@ -5,7 +5,19 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Consent, LogEntry, LogHead, LogNode, Mandate, Notice, Receipt, TreeHead
+from .models import (
+    Consent,
+    Cosignature,
+    IntegrityCheck,
+    LogEntry,
+    LogHead,
+    LogNode,
+    Mandate,
+    Notice,
+    Receipt,
+    TreeHead,
+    Witness,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,3 +84,38 @@ class ConsentAdmin(ReadOnlyAdmin):
 @admin.register(Mandate)
 class MandateAdmin(ReadOnlyAdmin):
     list_display = ["principal_id", "agent_id", "basis", "valid_from", "valid_until", "ended_at"]
+
+
+@admin.register(IntegrityCheck)
+class IntegrityCheckAdmin(ReadOnlyAdmin):
+    """Results of verify_log and the periodic integrity check; the newest first."""
+
+    list_display = ["finished_at", "source", "ok", "entries", "witnessed_size", "log_seq"]
+    list_filter = ["ok", "source"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "source",
+        "ok",
+        "entries",
+        "tree_heads",
+        "consents",
+        "receipts",
+        "witnessed_size",
+        "problems",
+        "log_seq",
+    ]
+    ordering = ["-finished_at"]
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    list_display = ["tree_size", "witness", "timestamp", "received_at"]
+    ordering = ["-tree_size"]
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    """Witnesses are registered with `manage.py witness_register VKEY`, not by hand."""
+
+    list_display = ["name", "key_id", "label", "registered_at"]

@@ -27,6 +27,10 @@ class EventType(models.TextChoices):
     DATA_DELIVERED = "flow.delivered", "Permitted data was delivered to its recipient"
     DATA_FAILED = "flow.failed", "A permitted flow failed permanently; nothing was delivered"
     AUDIT_QUERY = "audit.query", "A regulator searched or exported the log (who, what filter)"
+    AUDIT_INTEGRITY = (
+        "audit.integrity",
+        "The operator's integrity check of the log ran (outcome ok or alarm, and what it found)",
+    )
 
 
 EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}

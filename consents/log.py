@@ -7,7 +7,7 @@ right edge (frontier), so roots and proofs need O(log n) reads at any size.
 """
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -79,23 +79,33 @@ def log_append(
         }
     )
     entry_bytes = rfc8785.dumps(entry_obj)
+    columns = entry_columns(entry_obj)
+    given = {
+        "event_type": str(event_type),
+        "occurred_at": occurred_at,
+        "subject_id": subject_id,
+        "actor_id": actor_id,
+        "consent_id": consent_id,
+        "consent_lineage": consent_lineage,
+        "kind": kind,
+        "recipient": recipient,
+        "purpose": purpose,
+        "outcome": outcome,
+    }
+    # Every searchable column comes from the hashed entry; a caller whose columns say
+    # something the entry does not would put unproven data in front of the regulator.
+    differ = [name for name, value in given.items() if columns[name] != value]
+    if differ:
+        raise ValueError(
+            "log_append: the columns "
+            + ", ".join(f"{n}={given[n]!r} (the entry says {columns[n]!r})" for n in differ)
+            + " are not what the hashed entry says"
+        )
     leaf = merkle.leaf_hash(entry_bytes)
     frontier = [bytes.fromhex(h) for h in head.frontier]
     frontier, new_nodes = merkle.frontier_append(frontier, seq, leaf)
     row = LogEntry.objects.create(
-        seq=seq,
-        event_type=str(event_type),
-        occurred_at=occurred_at,
-        subject_id=subject_id,
-        actor_id=actor_id,
-        consent_id=consent_id,
-        consent_lineage=consent_lineage,
-        kind=kind,
-        recipient=recipient,
-        purpose=purpose,
-        outcome=outcome,
-        entry=entry_bytes.decode("utf-8"),
-        leaf_hash=leaf,
+        seq=seq, entry=entry_bytes.decode("utf-8"), leaf_hash=leaf, **columns
     )
     if new_nodes:
         LogNode.objects.bulk_create(
@@ -105,6 +115,101 @@ def log_append(
     head.frontier = [h.hex() for h in frontier]
     head.save(update_fields=["size", "frontier"])
     return row
+
+
+# --- Columns derived from the entry ------------------------------------------------------
+
+#: Lengths of the searchable text columns (LogEntry's max_length).
+_COLUMN_LENGTHS = {"kind": 32, "recipient": 128, "purpose": 64, "outcome": 8}
+
+
+class EntryFormatError(ValueError):
+    """A stored entry is not a log entry this code can read; the message says what is wrong."""
+
+
+def _uuid(value: Any, where: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise EntryFormatError(f"{where} is not a UUID: {value!r}") from None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _consent_recipient(consent: dict[str, Any]) -> str:
+    """Who a consent lets data go to: its scope's recipient or biobank, else the requester."""
+    scope = _dict(consent.get("scope"))
+    for key in ("recipient", "biobank"):
+        value = scope.get(key)
+        if isinstance(value, dict):
+            return str(value.get("organisation") or value.get("providerKind") or "")
+    return str(consent.get("requestedBy") or "")
+
+
+def _decision_recipient(recipient: dict[str, Any]) -> str:
+    if recipient.get("organisation") or recipient.get("providerKind"):
+        return str(recipient.get("organisation") or recipient.get("providerKind"))
+    return "kanta-phr" if recipient.get("kantaPhr") else ""
+
+
+def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
+    """Every searchable column of a log entry, derived from the hashed entry alone.
+
+    The one derivation: `log_append` fills the columns with it and `verify_log` checks every
+    stored row against it, so search, drill-down, statistics and export show only what the
+    signed tree proves. Raises EntryFormatError for an entry it cannot read.
+    """
+    if not isinstance(entry_obj, dict):
+        raise EntryFormatError("the entry is not a JSON object")
+    event_type = entry_obj.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise EntryFormatError("the entry has no event type")
+    time = entry_obj.get("time")
+    try:
+        occurred_at = datetime.strptime(str(time), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise EntryFormatError(f"the entry's time {time!r} is not a UTC timestamp") from None
+    columns: dict[str, Any] = {
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "subject_id": _uuid(entry_obj.get("subject"), "subject"),
+        "actor_id": _uuid(entry_obj.get("actor"), "actor"),
+        "consent_id": None,
+        "consent_lineage": None,
+        "kind": "",
+        "recipient": "",
+        "purpose": "",
+        "outcome": "",
+    }
+    family = event_type.split(".", 1)[0]
+    consent: dict[str, Any] = {}
+    if family == "consent":
+        consent = _dict(entry_obj.get("consent"))
+        columns["kind"] = str(consent.get("kind") or "")
+        columns["recipient"] = _consent_recipient(consent)
+    elif family == "decision":
+        decision = _dict(entry_obj.get("decision"))
+        consent = _dict(decision.get("consent"))
+        columns["kind"] = str(entry_obj.get("flow") or "")
+        columns["recipient"] = _decision_recipient(_dict(entry_obj.get("recipient")))
+        columns["purpose"] = str(entry_obj.get("purpose") or "")
+        columns["outcome"] = str(decision.get("outcome") or "")
+    elif family == "flow":
+        consent = _dict(entry_obj.get("consent"))
+        columns["kind"] = str(entry_obj.get("connector") or "")
+        columns["recipient"] = str(entry_obj.get("recipient") or "")
+        columns["outcome"] = "sent" if event_type == EventType.DATA_DELIVERED else "failed"
+    elif family == "audit" and event_type == EventType.AUDIT_INTEGRITY:
+        columns["outcome"] = "ok" if _dict(entry_obj.get("check")).get("ok") is True else "alarm"
+    columns["consent_id"] = _uuid(consent.get("id"), "consent id")
+    columns["consent_lineage"] = _uuid(consent.get("lineage"), "consent lineage")
+    for name, length in _COLUMN_LENGTHS.items():
+        columns[name] = columns[name][:length]
+    return columns
 
 
 # --- Reading the tree -------------------------------------------------------------------
@@ -147,6 +252,17 @@ def log_head() -> Head:
     head = _current_head()
     frontier = [bytes.fromhex(h) for h in head.frontier]
     return Head(head.size, merkle.frontier_root(frontier, head.size))
+
+
+def iter_integrated(*, start: int = 0, batch: int = 2000) -> Iterator[LogEntry]:
+    """Every integrated entry from leaf index `start` on, in leaf order, read in batches."""
+    last = start - 1
+    while True:
+        rows = list(LogEntry.objects.filter(seq__gt=last).order_by("seq")[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].seq
 
 
 class ProofError(ValueError):

@@ -218,3 +218,73 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"receipt {self.id}"
+
+
+class Witness(models.Model):
+    """A witness the operator accepts cosignatures from: a regulator's own Ed25519 key.
+
+    Registered by an administrator (`manage.py witness_register VKEY`) from the verifier key
+    the witness printed (c2sp.org/signed-note vkey of type 0x04, tlog-cosignature).
+    """
+
+    name = models.CharField(max_length=200, help_text="Key name in the cosignature lines")
+    key_id = models.CharField(max_length=8, help_text="Hex key ID (signed-note, type 0x04)")
+    public_key = models.BinaryField(max_length=32, help_text="Raw Ed25519 public key")
+    label = models.CharField(max_length=200, blank=True, help_text="Who runs it, in words")
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "key_id"], name="witness_name_key_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.name} ({self.name}+{self.key_id})"
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature (C2SP tlog-cosignature/v1) of one checkpoint. Append-only."""
+
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
+    tree_size = models.BigIntegerField()
+    root_hash = models.BinaryField(max_length=32)
+    checkpoint = models.TextField(help_text="The checkpoint text the witness cosigned")
+    timestamp = models.BigIntegerField(help_text="When the witness cosigned (POSIX seconds)")
+    signature = models.BinaryField(max_length=64)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["witness", "tree_size", "timestamp"], name="cosignature_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["tree_size"], name="cosignature_size")]
+
+    def __str__(self) -> str:
+        return f"{self.witness_id} cosigned size {self.tree_size}"
+
+
+class IntegrityCheck(models.Model):
+    """The result of one integrity check of the whole log (verify_log or the periodic task).
+
+    Insert-only: every run adds a row, nothing is changed afterwards.
+    """
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    source = models.CharField(max_length=16, help_text="verify_log or periodic")
+    entries = models.BigIntegerField(default=0)
+    tree_heads = models.IntegerField(default=0)
+    consents = models.IntegerField(default=0)
+    receipts = models.IntegerField(default=0)
+    witnessed_size = models.BigIntegerField(null=True, blank=True)
+    problems = models.JSONField(default=list, help_text="What failed, in words")
+    log_seq = models.BigIntegerField(null=True, blank=True, help_text="Its audit.integrity entry")
+
+    class Meta:
+        indexes = [models.Index(fields=["-finished_at"], name="integrity_latest")]
+
+    def __str__(self) -> str:
+        return f"integrity check {self.finished_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'ALARM'}"

@@ -93,9 +93,17 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite file in var/ unless DATABASE_URL names another (PostgreSQL in production).
+# On PostgreSQL the service connects as DATABASE_URL's role, which may only read and append the
+# log tables (`manage.py db_roles`); migrations run as the owner, DATABASE_OWNER_URL, when the
+# process is started with TAHTO_DB_AS_OWNER=1 (as `make migrate` does).
+_SERVICE_DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tahto.sqlite3'}")
+_OWNER_DATABASE_URL = os.environ.get("DATABASE_OWNER_URL", "")
+TAHTO_SERVICE_DATABASE = dj_database_url.parse(_SERVICE_DATABASE_URL)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tahto.sqlite3'}"),
+        _OWNER_DATABASE_URL
+        if _OWNER_DATABASE_URL and _env_bool("TAHTO_DB_AS_OWNER", False)
+        else _SERVICE_DATABASE_URL,
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
@@ -145,6 +153,11 @@ TAHTO_OPERATOR_ID = os.environ.get("TAHTO_OPERATOR_ID", "1.2.246.10.99999999.0")
 TAHTO_PUBLIC_URL = os.environ.get("TAHTO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Ed25519 signing keys (receipts, tree heads): PEM files in this folder, created on first use.
 TAHTO_KEY_DIR = Path(os.environ.get("TAHTO_KEY_DIR", VAR_DIR / "keys"))
+# The log's checkpoint origin (c2sp.org/tlog-checkpoint) and the key name of its signatures:
+# a schema-less URL naming this log.
+TAHTO_LOG_ORIGIN = os.environ.get(
+    "TAHTO_LOG_ORIGIN", TAHTO_PUBLIC_URL.split("://", 1)[-1] + "/consent-log"
+)
 
 # --- Django REST framework and OpenAPI
 REST_FRAMEWORK = {
@@ -190,6 +203,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "expire-consents": {"task": "consents.tasks.consents_expire_task", "schedule": 60.0},
     "sign-tree-head": {"task": "consents.tasks.log_sign_tree_head_task", "schedule": 60.0},
+    # The whole log, its columns, consents and receipts against the hashed entries and the
+    # witnessed checkpoints; the result is stored, shown to regulators and logged.
+    "integrity-check": {
+        "task": "mydata_operator.regulator.tasks.log_integrity_check_task",
+        "schedule": float(os.environ.get("TAHTO_INTEGRITY_CHECK_SECONDS", "300")),
+    },
 }
 
 LOGGING = {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from mydata_operator.api.log import jwks_view
+from mydata_operator.log_api.apis import jwks_view
 from mydata_operator.provider_api.oauth_views import ServerMetadataView
 from mydata_operator.views import healthz, home
 
@@ -21,7 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("mydata_operator.api.urls")),
+    path("api/v1/", include("mydata_operator.log_api.urls")),
     path("api/v1/", include("mydata_operator.citizen_api.urls")),
     path("api/v1/", include("mydata_operator.provider_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -172,7 +172,27 @@ def grant(subject: Person, kind: str, actor: Person | None = None, **kwargs: Any
 
 # --- Committed data (a live worker or server must see it) --------------------------------------
 
-_triggers = importlib.import_module("consents.migrations.0002_append_only_triggers")
+
+class _Triggers:
+    """The append-only triggers of every migration that wrote some (0002 and 0008)."""
+
+    modules = [
+        importlib.import_module("consents.migrations.0002_append_only_triggers"),
+        importlib.import_module("consents.migrations.0008_append_only_witness_tables"),
+    ]
+
+    @classmethod
+    def forwards(cls, apps: Any, editor: Any) -> None:
+        for module in cls.modules:
+            module.forwards(apps, editor)
+
+    @classmethod
+    def backwards(cls, apps: Any, editor: Any) -> None:
+        for module in cls.modules:
+            module.backwards(apps, editor)
+
+
+_triggers = _Triggers
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ key (its JWKS):
     python -I tahto_verify.py inclusion --head HEAD.json --jwks JWKS.json ENTRIES.jsonl
     python -I tahto_verify.py inclusion --complete --head HEAD.json --jwks JWKS.json ALL.jsonl
     python -I tahto_verify.py consistency --jwks JWKS.json OLD.json NEW.json PROOF.json
+    python -I tahto_verify.py witness-key --name NAME --key WITNESS.pem
+    python -I tahto_verify.py witness --log URL --log-key VKEY --name NAME --key WITNESS.pem \
+        --state STATE.note
 
 * HEAD.json: a signed tree head (RFC 6962 §3.5 TreeHeadSignature, Ed25519): ``tree_size``,
   ``timestamp`` (ms), ``sha256_root_hash`` and ``tree_head_signature`` (standard base64),
@@ -25,7 +28,18 @@ The Merkle tree algorithms are those of RFC 9162 §2.1 (leaf = SHA-256(0x00 || e
 node = SHA-256(0x01 || left || right)), written out here so that this file can be read and
 audited on its own. It gives the same verdicts as ``python -m consents.verify``.
 
-Exit status: 0 verified; 1 verification failed (says at which entry); 2 bad input.
+Witness (a regulator runs it on their own machine, keeping its key and state there):
+``witness-key`` makes the witness's Ed25519 key (PKCS#8 PEM, mode 0600) and prints its verifier
+key (c2sp.org/signed-note vkey of type 0x04), which the operator registers. ``witness`` fetches
+the log's newest checkpoint (c2sp.org/tlog-checkpoint), checks the log's signature with the
+log's verifier key, checks a consistency proof from the checkpoint it cosigned last, cosigns
+(c2sp.org/tlog-cosignature/v1), keeps that cosigned checkpoint as its state and sends the
+cosignature to the log. It refuses a checkpoint that is smaller, of another history (a fork),
+badly signed or malformed, and says why. Its state file is its own last cosigned checkpoint and
+is checked against its own key on every start: a changed state file is an error.
+
+Exit status: 0 verified (or cosigned); 1 verification failed or refused (says at which entry, or
+why); 2 bad input (including a tampered witness state file).
 """
 
 from __future__ import annotations
@@ -36,15 +50,30 @@ import binascii
 import csv
 import hashlib
 import json
+import os
 import struct
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 try:
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+        load_pem_private_key,
+    )
 except ImportError:  # pragma: no cover - the one dependency
     sys.stderr.write(
         "error: this verifier needs the 'cryptography' package (pip install cryptography)\n"
@@ -458,6 +487,336 @@ def cmd_consistency(args: argparse.Namespace) -> str:
     )
 
 
+# --------------------------------------------------------------------------- witness
+# c2sp.org/signed-note, tlog-checkpoint and tlog-cosignature, written out again here so that
+# this file stands alone (the service's own copy is consents/checkpoint.py; a test keeps the
+# two in agreement).
+
+SIG_ED25519, SIG_COSIGNATURE = 0x01, 0x04
+EM_DASH = "\u2014"
+
+
+def note_key_id(name: str, sig_type: int, public: bytes) -> bytes:
+    """SHA-256(key name || 0x0A || signature type || public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([sig_type]) + public).digest()[:4]
+
+
+def raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class VKey:
+    name: str
+    sig_type: int
+    key_id: bytes
+    public_key: Ed25519PublicKey
+
+
+def make_vkey(name: str, key: Ed25519PublicKey, sig_type: int) -> str:
+    raw = raw_public(key)
+    blob = base64.b64encode(bytes([sig_type]) + raw).decode("ascii")
+    return f"{name}+{note_key_id(name, sig_type, raw).hex()}+{blob}"
+
+
+def parse_vkey(text: str, sig_type: int, what: str) -> VKey:
+    """Parse ``<name>+<hex key id>+base64(type || key)``; raise BadInput saying what is wrong."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or not parts[0] or any(c.isspace() for c in parts[0]):
+        raise BadInput(f"{what}: not a verifier key <name>+<hex key id>+<base64 key>")
+    name, kid, b64 = parts
+    try:
+        blob = base64.b64decode(b64.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise BadInput(f"{what}: the key is not standard base64") from None
+    if len(blob) != 33 or blob[0] != sig_type:
+        raise BadInput(f"{what}: expected a 32-byte Ed25519 key of type 0x{sig_type:02x}")
+    if note_key_id(name, sig_type, blob[1:]).hex() != kid:
+        raise BadInput(f"{what}: the key id {kid} does not match the key")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(blob[1:])
+    except ValueError as exc:
+        raise BadInput(f"{what}: not an Ed25519 key ({exc})") from None
+    return VKey(name, sig_type, bytes.fromhex(kid), key)
+
+
+class NoteError(ValueError):
+    """A signed note or checkpoint is malformed."""
+
+
+def split_note(data: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
+    """(text, [(key name, key id, signature)]) of a signed note; NoteError when malformed."""
+    if not data.endswith("\n"):
+        raise NoteError("the note does not end with a newline")
+    if any(ord(c) < 0x20 and c != "\n" for c in data):
+        raise NoteError("the note contains a control character")
+    cut = data.rfind("\n\n")
+    if cut < 0:
+        raise NoteError("the note has no blank line before its signatures")
+    text, block = data[: cut + 1], data[cut + 2 :]
+    sigs = []
+    for i, line in enumerate(block.split("\n")[:-1], start=1):
+        fields = line[2:].split(" ") if line.startswith(EM_DASH + " ") else []
+        if len(fields) != 2 or not fields[0]:
+            raise NoteError(f"signature line {i} is not '{EM_DASH} <name> <base64>'")
+        try:
+            blob = base64.b64decode(fields[1].encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise NoteError(f"signature line {i}: not standard base64") from None
+        if len(blob) < 5:
+            raise NoteError(f"signature line {i}: too short")
+        sigs.append((fields[0], blob[:4], blob[4:]))
+    if not sigs:
+        raise NoteError("the note has no signature lines")
+    return text, sigs
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    lines = text.split("\n")[:-1]
+    if len(lines) < 3 or not lines[0]:
+        raise NoteError("a checkpoint needs an origin, a size and a root hash line")
+    size_text = lines[1]
+    if not (size_text.isascii() and size_text.isdigit()) or (
+        size_text != "0" and size_text.startswith("0")
+    ):
+        raise NoteError(f"the tree size {size_text!r} is not a decimal number")
+    if int(size_text) > UINT64_MAX:
+        raise NoteError("the tree size does not fit in 64 bits")
+    try:
+        root = base64.b64decode(lines[2].encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise NoteError("the root hash is not standard base64") from None
+    if len(root) != HASH_SIZE:
+        raise NoteError(f"the root hash is {len(root)} bytes, not {HASH_SIZE}")
+    return Checkpoint(lines[0], int(size_text), root)
+
+
+def note_signed_by(text: str, sigs: list[tuple[str, bytes, bytes]], vkey: VKey) -> bool | None:
+    """True: ``vkey`` signed the text; False: its signature is there but wrong; None: absent."""
+    mine = [s for n, k, s in sigs if n == vkey.name and k == vkey.key_id]
+    if not mine:
+        return None
+    try:
+        for sig in mine:
+            vkey.public_key.verify(sig, text.encode("utf-8"))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def cosignature_message(text: str, timestamp: int) -> bytes:
+    return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+
+
+def cosignature_line(text: str, name: str, key: Ed25519PrivateKey, timestamp: int) -> str:
+    kid = note_key_id(name, SIG_COSIGNATURE, raw_public(key.public_key()))
+    sig = struct.pack(">Q", timestamp) + key.sign(cosignature_message(text, timestamp))
+    return f"{EM_DASH} {name} {base64.b64encode(kid + sig).decode('ascii')}\n"
+
+
+def cosigned_by(text: str, sigs: list[tuple[str, bytes, bytes]], vkey: VKey) -> bool:
+    mine = [s for n, k, s in sigs if n == vkey.name and k == vkey.key_id]
+    if len(mine) != 1 or len(mine[0]) != 72:
+        return False
+    (timestamp,) = struct.unpack(">Q", mine[0][:8])
+    try:
+        vkey.public_key.verify(mine[0][8:], cosignature_message(text, timestamp))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def load_witness_key(path: str) -> Ed25519PrivateKey:
+    try:
+        with open(path, "rb") as f:
+            key = load_pem_private_key(f.read(), password=None)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read the witness key: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"{path}: not a PEM private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise BadInput(f"{path}: the witness key must be an Ed25519 key")
+    return key
+
+
+def cmd_witness_key(args: argparse.Namespace) -> str:
+    if os.path.exists(args.key):
+        key = load_witness_key(args.key)
+    else:
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        fd = os.open(args.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+    if not args.name or any(c.isspace() or c == "+" for c in args.name):
+        raise BadInput(f"--name {args.name!r}: a key name has no spaces and no '+'")
+    return make_vkey(args.name, key.public_key(), SIG_COSIGNATURE)
+
+
+@dataclass(frozen=True)
+class WitnessState:
+    checkpoint: Checkpoint
+    note: str
+
+
+def load_state(path: str, own: VKey, origin: str) -> WitnessState | None:
+    """The last checkpoint this witness cosigned, checked against its own key."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"witness state {path}: cannot read: {exc}") from None
+    try:
+        text, sigs = split_note(data)
+        checkpoint = parse_checkpoint(text)
+    except NoteError as exc:
+        raise BadInput(f"witness state {path} was tampered with or damaged: {exc}") from None
+    if not cosigned_by(text, sigs, own):
+        raise BadInput(
+            f"witness state {path} was tampered with: it does not carry this witness's valid "
+            f"cosignature ({own.name}), so it is not the checkpoint this witness cosigned"
+        )
+    if checkpoint.origin != origin:
+        raise BadInput(f"witness state {path} is of the log {checkpoint.origin!r}, not {origin!r}")
+    return WitnessState(checkpoint, data)
+
+
+def save_state(path: str, note: str) -> None:
+    """Write the state atomically: a temporary file in the same folder, then rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".witness-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(note)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def http(url: str, data: bytes | None = None) -> tuple[int, bytes]:
+    if not url.startswith(("http://", "https://")):
+        raise BadInput(f"{url}: only http:// and https:// URLs are fetched")
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - http(s) only
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise BadInput(f"{url}: cannot reach the log: {exc}") from None
+
+
+def _problem(body: bytes) -> str:
+    try:
+        problem = json.loads(body)
+        return str(problem.get("detail") or problem.get("title") or body[:200])
+    except (ValueError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+def fetch_proof(base: str, first: int, second: int) -> list[bytes]:
+    url = f"{base}/api/v1/log/proofs/consistency?first={first}&second={second}"
+    status, body = http(url)
+    if status != 200:
+        raise Failed(
+            f"refused: the log gives no consistency proof from size {first} to {second} "
+            f"(HTTP {status}: {_problem(body)})"
+        )
+    try:
+        data = json.loads(body)
+        if data.get("first") != first or data.get("second") != second:
+            raise ValueError(f"it is a proof from {data.get('first')} to {data.get('second')}")
+        return _proof(data.get("consistency_proof"), "consistency_proof")
+    except (ValueError, AttributeError, BadInput) as exc:
+        raise Failed(f"refused: the log's consistency proof is malformed: {exc}") from None
+
+
+def cmd_witness(args: argparse.Namespace) -> str:
+    base = args.log.rstrip("/")
+    log_key = parse_vkey(args.log_key, SIG_ED25519, "--log-key")
+    origin = args.origin or log_key.name
+    key = load_witness_key(args.key)
+    own = VKey(
+        args.name,
+        SIG_COSIGNATURE,
+        note_key_id(args.name, SIG_COSIGNATURE, raw_public(key.public_key())),
+        key.public_key(),
+    )
+    state = load_state(args.state, own, origin)
+    status, body = http(f"{base}/api/v1/log/checkpoint")
+    if status != 200:
+        raise Failed(f"refused: the log gave no checkpoint (HTTP {status}: {_problem(body)})")
+    try:
+        note = body.decode("utf-8")
+        text, sigs = split_note(note)
+        new = parse_checkpoint(text)
+    except (UnicodeDecodeError, NoteError) as exc:
+        raise Failed(f"refused: the checkpoint is malformed: {exc}") from None
+    signed = note_signed_by(text, sigs, log_key)
+    if signed is None:
+        raise Failed(
+            f"refused: the checkpoint is not signed by the log's key "
+            f"{log_key.name}+{log_key.key_id.hex()}"
+        )
+    if not signed:
+        raise Failed("refused: the log's signature on the checkpoint does not verify (forged)")
+    if new.origin != origin:
+        raise Failed(f"refused: the checkpoint is of the log {new.origin!r}, not {origin!r}")
+    old = state.checkpoint if state else None
+    if old is not None:
+        if new.size < old.size:
+            raise Failed(
+                f"refused: the checkpoint of size {new.size} is smaller than the checkpoint of "
+                f"size {old.size} this witness cosigned before: the log was rolled back"
+            )
+        if new.size == old.size and new.root != old.root:
+            raise Failed(
+                f"refused: fork: the checkpoint of size {new.size} has another root hash than "
+                f"the one of the same size this witness cosigned before"
+            )
+        if new.size > old.size:
+            proof = fetch_proof(base, old.size, new.size)
+            if not verify_consistency(old.size, new.size, old.root, new.root, proof):
+                raise Failed(
+                    f"refused: fork: the checkpoint of size {new.size} does not extend the "
+                    f"checkpoint of size {old.size} this witness cosigned before (the "
+                    "consistency proof does not verify)"
+                )
+    log_sig = next(sig for n, k, sig in sigs if n == log_key.name and k == log_key.key_id)
+    log_line = f"{EM_DASH} {log_key.name} {base64.b64encode(log_key.key_id + log_sig).decode()}\n"
+    cosigned = text + "\n" + log_line + cosignature_line(text, args.name, key, int(time.time()))
+    save_state(args.state, cosigned)
+    status, body = http(
+        f"{base}/api/v1/log/cosignatures", json.dumps({"checkpoint": cosigned}).encode()
+    )
+    if status != 201:
+        raise Failed(
+            f"the log refused the cosignature of size {new.size} (HTTP {status}: "
+            f"{_problem(body)}); it is kept in {args.state}"
+        )
+    since = f"consistent with size {old.size} cosigned before" if old else "first checkpoint seen"
+    return (
+        f"cosigned the checkpoint of size {new.size} "
+        f"(root {base64.b64encode(new.root).decode()}), {since}; "
+        "the log stored the cosignature"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tahto_verify.py",
@@ -481,6 +840,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new", metavar="NEW.json")
     p.add_argument("proof", metavar="PROOF.json")
     p.set_defaults(func=cmd_consistency)
+    p = sub.add_parser("witness-key", help="make (or show) the witness's key; print its vkey")
+    p.add_argument("--name", required=True, help="the witness's key name, e.g. valvira.fi/w1")
+    p.add_argument("--key", required=True, metavar="WITNESS.pem", help="made if missing")
+    p.set_defaults(func=cmd_witness_key)
+    p = sub.add_parser("witness", help="check the log's newest checkpoint and cosign it")
+    p.add_argument("--log", required=True, metavar="URL", help="the operator, e.g. https://...")
+    p.add_argument("--log-key", required=True, metavar="VKEY", help="the log's verifier key")
+    p.add_argument("--origin", default="", help="the log's origin (default: the key's name)")
+    p.add_argument("--name", required=True, help="this witness's key name")
+    p.add_argument("--key", required=True, metavar="WITNESS.pem", help="this witness's key")
+    p.add_argument("--state", required=True, metavar="STATE.note", help="its last cosignature")
+    p.set_defaults(func=cmd_witness)
     return parser
 
 

@@ -1,26 +1,39 @@
-"""Check the whole stored log from its entries up: what `manage.py verify_log` runs.
+"""Check the whole stored log from its entries up: what `manage.py verify_log` and the
+periodic integrity task run (one implementation, `integrity_check`).
 
-One pass in log order, memory O(log n): every entry's seq has no gap and matches the seq
-inside its canonical JSON, the JSON is canonical (RFC 8785), the stored leaf hash is
-SHA-256(0x00 || entry), every stored subtree node equals the one recomputed from the
-entries, every stored signed tree head's root equals the root recomputed at its size and
-its signature verifies, consecutive signed heads are consistent (an RFC 9162 proof made
-from the stored nodes verifies), and the log head's size and root match the entries.
+One pass in log order over `consents.log.iter_integrated`: every entry's seq has no gap and
+matches the seq inside its canonical JSON, the JSON is canonical (RFC 8785), the stored leaf
+hash is SHA-256(0x00 || entry), every searchable column equals what `consents.log.entry_columns`
+derives from the hashed entry, every stored subtree node equals the one recomputed from the
+entries, every stored signed tree head's root equals the root recomputed at its size and its
+signature verifies, consecutive signed heads are consistent (an RFC 9162 proof made from the
+stored nodes verifies), and the log head's size and root match the entries. Then: the log
+against every checkpoint a registered witness cosigned (a shorter or different log is an
+alarm), every consent's state replayed from its log entries against the consents table (a
+consent with no history is an alarm), and every receipt against its log entry (a receipt
+whose entry is missing, and an entry whose receipt is missing, are alarms).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import rfc8785
+from django.db import transaction
+from django.utils import timezone
 
-from consents import keys, merkle
+from consents import keys, merkle, witnesses
 from consents import log as consent_log
+from consents.events import EventType
 from consents.log import node_key
-from consents.models import LogEntry, LogNode, TreeHead
+from consents.models import Consent, IntegrityCheck, LogEntry, LogNode, Receipt, TreeHead
+from consents.states import INITIAL, TRANSITIONS, Status
 from consents.treehead import verify_tree_head
 
 CHUNK = 2000
@@ -37,24 +50,43 @@ class LogReport:
     tree_heads: int = 0
     consistency_proofs: int = 0
     notes: list[str] = field(default_factory=list)
+    roots_at: dict[int, bytes] = field(default_factory=dict)
 
 
-def _rows() -> Iterator[tuple[int, str, bytes]]:
-    last = -1
-    while True:
-        rows = list(
-            LogEntry.objects.filter(seq__gt=last)
-            .order_by("seq")
-            .values_list("seq", "entry", "leaf_hash")[:CHUNK]
-        )
-        for seq, entry, leaf in rows:
-            yield seq, entry, bytes(leaf)
-        if len(rows) < CHUNK:
-            return
-        last = rows[-1][0]
+#: Observes each verified entry with its parsed body (consent replay, receipts).
+Observer = Callable[[LogEntry, dict[str, Any]], None]
+
+_COLUMNS = (
+    "event_type",
+    "occurred_at",
+    "subject_id",
+    "actor_id",
+    "consent_id",
+    "consent_lineage",
+    "kind",
+    "recipient",
+    "purpose",
+    "outcome",
+)
 
 
-def _check_entry(expected: int, seq: int, entry: str, stored_leaf: bytes) -> bytes:
+def _check_columns(row: LogEntry, body: dict[str, Any]) -> None:
+    try:
+        derived = consent_log.entry_columns(body)
+    except consent_log.EntryFormatError as exc:
+        raise LogVerificationFailed(
+            f"verification failed at entry {row.seq}: its columns cannot be derived from it: {exc}"
+        ) from None
+    for name in _COLUMNS:
+        stored = getattr(row, name)
+        if stored != derived[name]:
+            raise LogVerificationFailed(
+                f"verification failed at entry {row.seq}: its searchable column {name} says "
+                f"{stored!r} but the hashed entry says {derived[name]!r}: the column was changed"
+            )
+
+
+def _check_entry(expected: int, seq: int, entry: str, stored_leaf: bytes) -> dict[str, Any]:
     if seq != expected:
         if seq > expected:
             why = f"entry {expected} is missing (the next stored entry is seq {seq})"
@@ -84,7 +116,7 @@ def _check_entry(expected: int, seq: int, entry: str, stored_leaf: bytes) -> byt
             f"verification failed at entry {seq}: its stored leaf hash is not "
             "SHA-256(0x00 || entry): the entry or its hash was changed"
         )
-    return leaf
+    return body
 
 
 def _node_checker() -> Callable[[list[tuple[int, int, bytes]], int], int]:
@@ -141,8 +173,17 @@ def _check_head(head: TreeHead, root: bytes) -> None:
         )
 
 
-def verify_stored_log(*, check_consistency: bool = True) -> LogReport:
-    """Verify the whole stored log; raise LogVerificationFailed saying where it breaks."""
+def verify_stored_log(
+    *,
+    check_consistency: bool = True,
+    roots_at: set[int] | frozenset[int] = frozenset(),
+    observe: Observer | None = None,
+) -> LogReport:
+    """Verify the whole stored log; raise LogVerificationFailed saying where it breaks.
+
+    The roots at the sizes in `roots_at` are recomputed on the way (report.roots_at), and
+    `observe` sees every verified entry with its parsed body.
+    """
     report = LogReport()
     heads = list(TreeHead.objects.order_by("tree_size"))
     head_iter = iter(heads)
@@ -154,10 +195,18 @@ def verify_stored_log(*, check_consistency: bool = True) -> LogReport:
         _check_head(next_head, merkle.EMPTY_ROOT)
         report.tree_heads += 1
         next_head = next(head_iter, None)
-    for seq, entry, stored_leaf in _rows():
-        leaf = _check_entry(size, seq, entry, stored_leaf)
+    if 0 in roots_at:
+        report.roots_at[0] = merkle.EMPTY_ROOT
+    for row in consent_log.iter_integrated(start=0, batch=CHUNK):
+        body = _check_entry(size, row.seq, row.entry, bytes(row.leaf_hash))
+        _check_columns(row, body)
+        if observe is not None:
+            observe(row, body)
+        leaf = merkle.leaf_hash(row.entry.encode("utf-8"))
         frontier, new_nodes = merkle.frontier_append(frontier, size, leaf)
         size += 1
+        if size in roots_at:
+            report.roots_at[size] = merkle.frontier_root(frontier, size)
         report.nodes += check_nodes(new_nodes, 4096)
         while next_head is not None and next_head.tree_size == size:
             _check_head(next_head, merkle.frontier_root(frontier, size))
@@ -199,3 +248,231 @@ def verify_stored_log(*, check_consistency: bool = True) -> LogReport:
     if not heads:
         report.notes.append("no signed tree head is stored yet; only the entries were checked")
     return report
+
+
+# --- the checks beyond the tree ---------------------------------------------------------------
+
+#: The state each consent event leaves its consent in; "changed" starts a new version.
+EVENT_STATUS: dict[str, Status] = {
+    EventType.CONSENT_REQUESTED: Status.REQUESTED,
+    EventType.CONSENT_GRANTED: Status.ACTIVE,
+    EventType.CONSENT_APPROVED: Status.ACTIVE,
+    EventType.CONSENT_REJECTED: Status.REJECTED,
+    EventType.CONSENT_CHANGED: Status.ACTIVE,
+    EventType.CONSENT_SUPERSEDED: Status.SUPERSEDED,
+    EventType.CONSENT_PAUSED: Status.PAUSED,
+    EventType.CONSENT_RESUMED: Status.ACTIVE,
+    EventType.CONSENT_WITHDRAWN: Status.WITHDRAWN,
+    EventType.CONSENT_REVOKED: Status.REVOKED,
+    EventType.CONSENT_TERMINATED: Status.TERMINATED,
+    EventType.CONSENT_EXPIRED: Status.EXPIRED,
+}
+
+
+@dataclass
+class _Replay:
+    """Consent states replayed from the log, and the entries that must have a receipt."""
+
+    states: dict[UUID, tuple[Status, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    receipt_entries: dict[int, tuple[UUID | None, str]] = field(default_factory=dict)
+
+    def __call__(self, row: LogEntry, body: dict[str, Any]) -> None:
+        target = EVENT_STATUS.get(row.event_type)
+        if target is None or row.consent_id is None:
+            return
+        previous = self.states.get(row.consent_id)
+        if previous is None:
+            if target not in INITIAL:
+                self.problems.append(
+                    f"consent {row.consent_id}: its history starts at entry {row.seq} with "
+                    f"{row.event_type}, not with a request or a grant"
+                )
+        elif target not in TRANSITIONS[previous[0]]:
+            self.problems.append(
+                f"consent {row.consent_id}: entry {row.seq} ({row.event_type}) moves it from "
+                f"{previous[0]} to {target}, which the transition table does not allow"
+            )
+        self.states[row.consent_id] = (target, row.seq)
+        actor = body.get("actorDetail")
+        if isinstance(actor, dict) and actor.get("role"):
+            self.receipt_entries[row.seq] = (row.consent_id, row.event_type)
+
+
+def _check_consents(replay: _Replay) -> tuple[int, list[str]]:
+    problems = list(replay.problems)
+    seen: set[UUID] = set()
+    count = 0
+    for consent_id, status in Consent.objects.values_list("id", "status").iterator(
+        chunk_size=CHUNK
+    ):
+        count += 1
+        seen.add(consent_id)
+        replayed = replay.states.get(consent_id)
+        if replayed is None:
+            problems.append(
+                f"consent {consent_id} is {status} in the consents table but has no history "
+                "in the log"
+            )
+        elif replayed[0] != status:
+            problems.append(
+                f"consent {consent_id} is {status} in the consents table, but its log history "
+                f"ends {replayed[0]} (entry {replayed[1]})"
+            )
+    for consent_id, (status, seq) in replay.states.items():
+        if consent_id not in seen:
+            problems.append(
+                f"consent {consent_id} has a history in the log (last entry {seq}, {status}) "
+                "but no row in the consents table"
+            )
+    return count, problems
+
+
+def _check_receipts(replay: _Replay, entries: int) -> tuple[int, list[str]]:
+    problems: list[str] = []
+    count = 0
+    expected = dict(replay.receipt_entries)
+    rows = Receipt.objects.values_list("id", "log_seq", "consent_id", "event_type")
+    for receipt_id, seq, consent_id, event_type in rows.iterator(chunk_size=CHUNK):
+        count += 1
+        wanted = expected.pop(seq, None)
+        if wanted is None:
+            why = (
+                "which is not in the log"
+                if seq >= entries
+                else "which is not an entry that issues a receipt"
+            )
+            problems.append(f"receipt {receipt_id} is for log entry {seq}, {why}")
+        elif wanted != (consent_id, event_type):
+            problems.append(
+                f"receipt {receipt_id} is for entry {seq}, but that entry records "
+                f"{wanted[1]} of consent {wanted[0]}, not {event_type} of consent {consent_id}"
+            )
+    for seq, (lost_consent, event_type) in sorted(expected.items()):
+        problems.append(
+            f"log entry {seq} ({event_type} of consent {lost_consent}) issued a receipt, "
+            "but no receipt for it is stored: it was deleted"
+        )
+    return count, problems
+
+
+def _check_witnessed(report: LogReport, heads_size: int | None) -> tuple[int | None, list[str]]:
+    problems: list[str] = []
+    newest: int | None = None
+    for cosig in witnesses.all_cosignatures():
+        who = f"witness {cosig.witness.label or cosig.witness.name}"
+        if not witnesses.cosignature_verified(cosig):
+            problems.append(
+                f"the stored cosignature of size {cosig.tree_size} by {who} does not verify"
+            )
+            continue
+        newest = max(newest or 0, cosig.tree_size)
+        root = report.roots_at.get(cosig.tree_size)
+        if root is None:
+            problems.append(
+                f"the log is shorter than a checkpoint a witness cosigned: {who} cosigned "
+                f"size {cosig.tree_size}, only {report.entries} entries are stored: entries "
+                "were removed"
+            )
+        elif root != bytes(cosig.root_hash):
+            problems.append(
+                f"the log differs from the checkpoint of size {cosig.tree_size} that {who} "
+                "cosigned: the entries do not hash to the witnessed root"
+            )
+    if newest is not None and heads_size is not None and heads_size < newest:
+        problems.append(
+            f"the newest signed tree head (size {heads_size}) is smaller than the checkpoint "
+            f"of size {newest} a witness cosigned: the head was rolled back"
+        )
+    return newest, problems
+
+
+@dataclass
+class IntegrityReport:
+    """What one integrity check found; ok when there are no problems."""
+
+    started_at: datetime
+    log: LogReport
+    consents: int = 0
+    receipts: int = 0
+    witnessed_size: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def integrity_check(*, check_consistency: bool = True) -> IntegrityReport:
+    """Run every check of the stored log; never raises for what it finds, reports it."""
+    started = timezone.now()
+    cosigned = {c.tree_size for c in witnesses.all_cosignatures()}
+    replay = _Replay()
+    problems: list[str] = []
+    try:
+        log_report = verify_stored_log(
+            check_consistency=check_consistency, roots_at=cosigned, observe=replay
+        )
+        tree_ok = True
+    except LogVerificationFailed as exc:
+        problems.append(str(exc))
+        log_report = LogReport()
+        tree_ok = False
+    report = IntegrityReport(started, log_report)
+    newest_head = TreeHead.objects.order_by("-tree_size").values_list("tree_size", flat=True)
+    if tree_ok:
+        report.witnessed_size, found = _check_witnessed(log_report, newest_head.first())
+        problems += found
+        report.consents, found = _check_consents(replay)
+        problems += found
+        report.receipts, found = _check_receipts(replay, log_report.entries)
+        problems += found
+    else:
+        problems.append(
+            "the consents and receipts were not compared with the log, because the log "
+            "itself does not verify"
+        )
+    report.problems = problems
+    return report
+
+
+def integrity_check_record(report: IntegrityReport, *, source: str) -> IntegrityCheck:
+    """Store the result (insert-only) and log it as an `audit.integrity` entry."""
+    with transaction.atomic():
+        entry = consent_log.log_append(
+            event_type=EventType.AUDIT_INTEGRITY,
+            outcome="ok" if report.ok else "alarm",
+            body={
+                "check": {
+                    "ok": report.ok,
+                    "source": source,
+                    "entries": report.log.entries,
+                    "treeHeads": report.log.tree_heads,
+                    "consents": report.consents,
+                    "receipts": report.receipts,
+                    "witnessedSize": report.witnessed_size,
+                    "problems": report.problems[:50],
+                    "startedAt": report.started_at,
+                }
+            },
+        )
+        return IntegrityCheck.objects.create(
+            started_at=report.started_at,
+            finished_at=timezone.now(),
+            ok=report.ok,
+            source=source,
+            entries=report.log.entries,
+            tree_heads=report.log.tree_heads,
+            consents=report.consents,
+            receipts=report.receipts,
+            witnessed_size=report.witnessed_size,
+            problems=report.problems,
+            log_seq=entry.seq,
+        )
+
+
+def integrity_check_run(*, source: str, check_consistency: bool = True) -> IntegrityCheck:
+    """Check, store and log: the one entry point of verify_log and the periodic task."""
+    return integrity_check_record(
+        integrity_check(check_consistency=check_consistency), source=source
+    )

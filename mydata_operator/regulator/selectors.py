@@ -7,10 +7,11 @@ with OFFSET, so a page costs the same on the millionth entry as on the first.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
 from consents.events import EventType
-from consents.models import Consent, LogEntry
+from consents.models import Consent, Cosignature, LogEntry
 from mydata_operator.identity.models import Provider
 
 from .filters import LogFilter
@@ -306,3 +307,41 @@ def statistics(f: LogFilter) -> Statistics:
             key=lambda r: (-r[2], r[0]),
         ),
     )
+
+
+# --- witnesses ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WitnessedCheckpoint:
+    """One checkpoint size and the witnesses that cosigned it (newest sizes first)."""
+
+    tree_size: int
+    root_hash: bytes
+    witnesses: list[tuple[str, datetime]]  # (label or name, when it cosigned)
+
+    @property
+    def root_b64(self) -> str:
+        return base64.b64encode(self.root_hash).decode("ascii")
+
+
+def witnessed_checkpoints(*, limit: int = 20) -> list[WitnessedCheckpoint]:
+    """Which witnesses vouched for which size: the newest `limit` cosigned sizes."""
+    sizes = list(
+        Cosignature.objects.order_by("-tree_size")
+        .values_list("tree_size", flat=True)
+        .distinct()[:limit]
+    )
+    rows: dict[int, WitnessedCheckpoint] = {}
+    for cosig in (
+        Cosignature.objects.filter(tree_size__in=sizes)
+        .select_related("witness")
+        .order_by("-tree_size", "witness__name", "timestamp")
+    ):
+        row = rows.setdefault(
+            cosig.tree_size, WitnessedCheckpoint(cosig.tree_size, bytes(cosig.root_hash), [])
+        )
+        who = cosig.witness.label or cosig.witness.name
+        if all(name != who for name, _ in row.witnesses):
+            row.witnesses.append((who, datetime.fromtimestamp(cosig.timestamp, tz=UTC)))
+    return list(rows.values())

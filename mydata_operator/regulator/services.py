@@ -1,8 +1,9 @@
-"""The regulator app's only writes: the audit entry of each query, and the last head seen.
+"""The regulator app's only write, the audit entry of each query, and the head check.
 
 A regulator changes nothing in the consent log or the consents. What they do is itself
 appended to the log (an `audit.query` entry: who, which action, which filter, never the
-result), and the newest tree head they saw is kept to prove the log only grew since.
+result). What they saw of the log is remembered by their witness, on their own machine; the
+current head is checked against the newest checkpoint a witness cosigned.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.utils import timezone
 
-from consents import keys, merkle
+from consents import keys, merkle, witnesses
 from consents import log as consent_log
 from consents.events import EventType
-from consents.models import LogEntry, TreeHead
+from consents.models import Cosignature, LogEntry, TreeHead
 from consents.treehead import verify_tree_head
 from mydata_operator.identity.models import Regulator
-
-from .models import SeenTreeHead
 
 
 def audit_query_log(
@@ -44,12 +42,13 @@ def audit_query_log(
 
 @dataclass(frozen=True)
 class HeadCheck:
-    """The outcome of checking the current signed head against the last one a regulator saw."""
+    """The current signed head checked against the newest checkpoint a witness cosigned."""
 
     head: TreeHead
-    previous_size: int | None  # None: this regulator had seen no head before
+    previous_size: int | None  # the witnessed size; None: no witness has cosigned yet
     ok: bool
     message: str
+    witnessed: Cosignature | None = None
 
 
 def _signature_ok(head: TreeHead) -> bool:
@@ -61,11 +60,11 @@ def _signature_ok(head: TreeHead) -> bool:
     )
 
 
-def consistency_failure(*, old_size: int, old_root: bytes, new: TreeHead) -> str | None:
+def consistency_failure(*, old_size: int, old_root: bytes, new: TreeHead, who: str) -> str | None:
     """Why the log at `new` does not extend the tree (old_size, old_root); None if it does."""
     if old_size > new.tree_size:
         return (
-            f"the log shrank: a head of size {old_size} was seen before, "
+            f"the log shrank: {who} cosigned a checkpoint of size {old_size}, "
             f"the log now signs only {new.tree_size} entries"
         )
     try:
@@ -78,49 +77,38 @@ def consistency_failure(*, old_size: int, old_root: bytes, new: TreeHead) -> str
     ):
         return (
             f"the log of size {new.tree_size} does not extend the log of size {old_size} "
-            "that was seen before: the consistency proof does not verify"
+            f"that {who} cosigned: the consistency proof does not verify"
         )
     return None
 
 
-def tree_head_check(*, regulator: Regulator) -> HeadCheck:
-    """Sign (or fetch) the current head and prove it extends the last head this regulator saw.
+def tree_head_check() -> HeadCheck:
+    """Sign (or fetch) the current head and prove it extends the newest witnessed checkpoint.
 
-    On success the current head becomes the one seen; on failure the old one is kept, so the
-    warning stays until someone looks into it.
+    What the regulators saw is remembered by their witnesses, on their own machines; what is
+    kept here is only the witnesses' cosignatures, which nobody here can forge. A witness
+    whose memory disagrees refuses to cosign, whatever this database says.
     """
     head = consent_log.tree_head_sign()
-    now = timezone.now()
-    with transaction.atomic():
-        seen = SeenTreeHead.objects.select_for_update().filter(regulator=regulator).first()
-        failure = None
-        if not _signature_ok(head):
-            failure = f"the signature of the tree head of size {head.tree_size} does not verify"
-        elif seen is not None:
-            failure = consistency_failure(
-                old_size=seen.tree_size, old_root=bytes(seen.root_hash), new=head
-            )
-        if failure is not None:
-            if seen is not None:
-                seen.failed_at, seen.failure = now, failure
-                seen.save(update_fields=["failed_at", "failure"])
-            return HeadCheck(head, seen.tree_size if seen else None, False, failure)
-        previous = seen.tree_size if seen else None
-        SeenTreeHead.objects.update_or_create(
-            regulator=regulator,
-            defaults={
-                "tree_size": head.tree_size,
-                "timestamp_ms": head.timestamp_ms,
-                "root_hash": bytes(head.root_hash),
-                "signature": bytes(head.signature),
-                "key_id": head.key_id,
-                "seen_at": now,
-                "failed_at": None,
-                "failure": "",
-            },
-        )
-    if previous is None:
-        message = f"first tree head seen: size {head.tree_size}"
-    else:
-        message = f"size {head.tree_size} proven to extend the size {previous} seen before"
-    return HeadCheck(head, previous, True, message)
+    if not _signature_ok(head):
+        failure = f"the signature of the tree head of size {head.tree_size} does not verify"
+        return HeadCheck(head, None, False, failure)
+    newest = witnesses.newest_witnessed()
+    if newest is None:
+        return HeadCheck(head, None, True, "no witness has cosigned a checkpoint of this log yet")
+    who = f"witness {newest.witness.label or newest.witness.name}"
+    if not witnesses.cosignature_verified(newest):
+        failure = f"the stored cosignature of size {newest.tree_size} by {who} does not verify"
+        return HeadCheck(head, newest.tree_size, False, failure, newest)
+    why = consistency_failure(
+        old_size=newest.tree_size, old_root=bytes(newest.root_hash), new=head, who=who
+    )
+    if why is not None:
+        return HeadCheck(head, newest.tree_size, False, why, newest)
+    return HeadCheck(
+        head,
+        newest.tree_size,
+        True,
+        f"size {head.tree_size} proven to extend size {newest.tree_size} cosigned by {who}",
+        newest,
+    )

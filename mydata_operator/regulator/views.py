@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from consents import log as consent_log
-from consents import merkle
+from consents import merkle, witnesses
 from consents.events import EVENT_DESCRIPTIONS
-from consents.models import LogEntry, TreeHead
+from consents.models import IntegrityCheck, LogEntry, TreeHead
 from mydata_operator.api.problems import problem_response
 from mydata_operator.identity.models import Provider, Regulator
 
@@ -36,7 +36,6 @@ from .filters import (
     parse_cursor,
     parse_limit,
 )
-from .models import SeenTreeHead
 
 
 def provider_names(oids: set[str]) -> dict[str, str]:
@@ -49,7 +48,7 @@ def provider_names(oids: set[str]) -> dict[str, str]:
 def _render(
     request: HttpRequest, regulator: Regulator, template: str, context: dict[str, Any], **kw: Any
 ) -> HttpResponse:
-    check = services.tree_head_check(regulator=regulator)
+    check = services.tree_head_check()
     return render(
         request,
         template,
@@ -304,16 +303,19 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
 
 @regulator_required
 def integrity(request: HttpRequest, regulator: Regulator) -> HttpResponse:
-    """The signed tree head, its consistency with the last one seen, and how to verify."""
-    check = services.tree_head_check(regulator=regulator)
+    """The signed head, its consistency with the newest witnessed checkpoint, which witnesses
+    vouched for which size, the last integrity checks, and how to verify."""
+    check = services.tree_head_check()
     return render(
         request,
         "regulator/integrity.html",
         {
             "head_check": check,
             "regulator": regulator,
-            "seen": SeenTreeHead.objects.filter(regulator=regulator).first(),
             "root_b64": export.b64(bytes(check.head.root_hash)),
             "signed_at": datetime.fromtimestamp(check.head.timestamp_ms / 1000, tz=UTC),
+            "witnessed": selectors.witnessed_checkpoints(),
+            "checks": list(IntegrityCheck.objects.order_by("-finished_at", "-id")[:5]),
+            "log_vkey": witnesses.log_vkey(),
         },
     )

@@ -1,87 +1,125 @@
-"""Each regulator's last seen tree head is kept; every new one must prove it extends it."""
+"""Every page checks the current tree head against the newest checkpoint a witness cosigned.
+
+What a regulator saw is remembered by their witness on their own machine; here the operator
+holds only the witnesses' cosignatures, which it cannot forge. A head that does not extend a
+witnessed checkpoint raises an alarm on every page.
+"""
 
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
+from django.utils import timezone
 
-from consents import keys
+from consents import checkpoint as cp
 from consents import log as consent_log
-from consents.treehead import sign_tree_head
-from mydata_operator.identity.models import Regulator
-from mydata_operator.regulator.models import SeenTreeHead
+from consents import witnesses
+from consents.models import Cosignature, Witness
 from tests.conftest import grant
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
-
-def seen(regulator: Regulator) -> SeenTreeHead:
-    return SeenTreeHead.objects.get(regulator=regulator)
+NAME = "valvira.example/w1"
 
 
-def test_first_visit_keeps_the_head_and_the_next_proves_the_log_only_grew(
-    regulator_client: Client, regulator: Regulator, populated: int, citizen: Any
-) -> None:
-    first = regulator_client.get("/regulator/api/tree-head").json()
-    assert first["consistent"] is True and first["previous_size"] is None
-    grant(citizen, "biobank")
-    second = regulator_client.get("/regulator/api/tree-head").json()
-    assert second["consistent"] is True
-    assert second["previous_size"] == first["tree_head"]["tree_size"]
-    assert seen(regulator).tree_size == second["tree_head"]["tree_size"]
+@pytest.fixture
+def witness_key(db: Any) -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    witnesses.witness_register(
+        vkey=cp.vkey(NAME, key.public_key(), cp.SIG_COSIGNATURE_V1), label="Valvira"
+    )
+    return key
 
 
-def _plant_other_history(regulator: Regulator, size: int) -> None:
-    """The regulator once saw a (validly signed) head of another history than the stored one."""
-    key = keys.signing_key()
+def cosign_current(key: Ed25519PrivateKey) -> int:
+    """The witness cosigns the current checkpoint, through the same path as the API."""
+    head = consent_log.tree_head_sign()
+    note = witnesses.checkpoint_note(head)
+    text = cp.parse_note(note).text
+    witnesses.cosignatures_add(note=note + cp.cosign(text, NAME, key, 1_772_000_000).line())
+    return head.tree_size
+
+
+def plant_other_history(key: Ed25519PrivateKey, size: int) -> None:
+    """The witness once cosigned a checkpoint of another history than the stored one."""
     root = bytes(range(32))
-    SeenTreeHead.objects.update_or_create(
-        regulator=regulator,
-        defaults={
-            "tree_size": size,
-            "timestamp_ms": 1,
-            "root_hash": root,
-            "signature": sign_tree_head(key.private_key, size, 1, root),
-            "key_id": key.kid,
-            "seen_at": "2026-03-01T00:00:00Z",
-        },
+    text = cp.checkpoint_text(cp.Checkpoint(witnesses.log_origin(), size, root))
+    sig = cp.cosign(text, NAME, key, 1_772_000_000)
+    Cosignature.objects.create(
+        witness=Witness.objects.get(name=NAME),
+        tree_size=size,
+        root_hash=root,
+        checkpoint=text,
+        timestamp=1_772_000_000,
+        signature=sig.signature[8:],
+        received_at=timezone.now(),
     )
 
 
-def test_head_that_does_not_extend_the_one_seen_raises_a_loud_warning_on_every_page(
-    regulator_client: Client, regulator: Regulator, populated: int
+def test_head_is_proven_to_extend_the_checkpoint_a_witness_cosigned(
+    regulator_client: Client, populated: int, citizen: Any, witness_key: Ed25519PrivateKey
 ) -> None:
-    _plant_other_history(regulator, 3)
+    first = regulator_client.get("/regulator/api/tree-head").json()
+    assert first["consistent"] is True and first["previous_size"] is None
+    assert first["message"] == "no witness has cosigned a checkpoint of this log yet"
+    witnessed = cosign_current(witness_key)
+    grant(citizen, "biobank")
+    second = regulator_client.get("/regulator/api/tree-head").json()
+    assert second["consistent"] is True
+    assert second["previous_size"] == witnessed
+    assert second["witness"] == "Valvira"
+    assert second["tree_head"]["tree_size"] > witnessed
+
+
+def test_head_that_does_not_extend_the_witnessed_one_raises_a_loud_warning_on_every_page(
+    regulator_client: Client, populated: int, witness_key: Ed25519PrivateKey
+) -> None:
+    plant_other_history(witness_key, 3)
     for url in ("/regulator/", "/regulator/statistics/", "/regulator/integrity/"):
         text = regulator_client.get(url).content.decode()
         assert 'role="alert" id="consistency-alarm"' in text, url
         assert "the consistency proof does not verify" in text
-    assert seen(regulator).tree_size == 3  # kept, so the warning stays
-    assert seen(regulator).failure
+    # Nothing here forgets it: the cosignature is append-only and stays.
+    text = regulator_client.get("/regulator/").content.decode()
+    assert "consistency-alarm" in text
 
 
 def test_api_reports_the_consistency_failure(
-    regulator_client: Client, regulator: Regulator, populated: int
+    regulator_client: Client, populated: int, witness_key: Ed25519PrivateKey
 ) -> None:
-    _plant_other_history(regulator, 3)
+    plant_other_history(witness_key, 3)
     body = regulator_client.get("/regulator/api/tree-head").json()
     assert body["consistent"] is False
-    assert "does not extend the log of size 3" in body["message"]
+    assert "does not extend the log of size 3 that witness Valvira cosigned" in body["message"]
 
 
 def test_a_log_that_shrank_is_reported(
-    regulator_client: Client, regulator: Regulator, populated: int
+    regulator_client: Client, populated: int, witness_key: Ed25519PrivateKey
 ) -> None:
-    _plant_other_history(regulator, consent_log.log_head().size + 100)
+    plant_other_history(witness_key, consent_log.log_head().size + 100)
     body = regulator_client.get("/regulator/api/tree-head").json()
     assert body["consistent"] is False
     assert "the log shrank" in body["message"]
 
 
-def test_integrity_page_says_consistent_when_it_is(
-    regulator_client: Client, populated: int
+def test_forged_cosignature_in_the_database_is_reported(
+    regulator_client: Client, populated: int, witness_key: Ed25519PrivateKey
 ) -> None:
-    regulator_client.get("/regulator/integrity/")
+    plant_other_history(Ed25519PrivateKey.generate(), 3)  # not the registered witness's key
+    body = regulator_client.get("/regulator/api/tree-head").json()
+    assert body["consistent"] is False
+    assert "does not verify" in body["message"]
+
+
+def test_integrity_page_says_consistent_and_shows_who_vouched_for_which_size(
+    regulator_client: Client, populated: int, witness_key: Ed25519PrivateKey
+) -> None:
+    text = regulator_client.get("/regulator/integrity/").content.decode()
+    assert "No witness has cosigned a checkpoint of this log yet." in text
+    witnessed = cosign_current(witness_key)
     text = regulator_client.get("/regulator/integrity/").content.decode()
     assert "Consistent" in text
     assert "consistency-alarm" not in text
+    assert f"<tr><td>{witnessed}</td>" in text
+    assert "Valvira (2026-02-25" in text

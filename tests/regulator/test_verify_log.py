@@ -15,6 +15,7 @@ from django.test import Client
 from consents import log as consent_log
 from consents.merkle import leaf_hash
 from consents.models import LogEntry, TreeHead
+from tests.regulator import attacks
 from tests.regulator.conftest import Tamper
 from tests.regulator.exports import download, inclusion, run_tool
 
@@ -136,3 +137,97 @@ def test_signed_head_that_disagrees_with_the_entries_is_reported(
     )
     message = failure()
     assert "do not hash to the root of the signed tree head of size 3" in message
+
+
+# --- the attacks of the issue: each is noticed by verify_log and by the periodic check -------
+
+
+def periodic_alarm() -> str:
+    """Run the periodic task's code; it stores and logs an alarm. Return its problems."""
+    from consents.models import IntegrityCheck
+    from mydata_operator.regulator.tasks import log_integrity_check_task
+
+    assert log_integrity_check_task() is False
+    check = IntegrityCheck.objects.filter(source="periodic").latest("id")
+    assert not check.ok
+    assert check.log_seq is not None
+    logged = LogEntry.objects.get(seq=check.log_seq)
+    assert (logged.event_type, logged.outcome) == ("audit.integrity", "alarm")
+    return "\n".join(check.problems)
+
+
+def test_untouched_log_passes_every_check_and_the_result_is_stored_and_logged(
+    signed: int,
+) -> None:
+    from consents.models import IntegrityCheck
+    from mydata_operator.regulator.tasks import log_integrity_check_task
+
+    assert log_integrity_check_task() is True
+    check = IntegrityCheck.objects.get(source="periodic")
+    assert check.ok and check.problems == [] and check.entries == signed
+    assert check.log_seq is not None
+    assert check.consents > 0 and check.receipts > 0
+    assert LogEntry.objects.get(seq=check.log_seq).outcome == "ok"
+    assert "verified" in verify_log()  # and the audit.integrity entries verify too
+
+
+def test_changed_entry_text_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    expected = attacks.change_entry_text(attacker)
+    assert failure().startswith(expected)
+    assert periodic_alarm().startswith(expected)
+
+
+def test_deny_turned_into_permit_in_the_search_columns_is_noticed_by_both(
+    attacker: Tamper, signed: int
+) -> None:
+    expected = attacks.deny_into_permit(attacker)
+    assert expected in failure()
+    assert expected in periodic_alarm()
+
+
+def test_truncated_tail_with_the_head_rolled_back_is_noticed_against_the_witness(
+    attacker: Tamper, signed: int
+) -> None:
+    witnessed = attacks.witness_cosigns_current()
+    expected = attacks.truncate_tail(attacker)
+    assert consent_log.log_head().size == witnessed - 4  # a consistent, smaller tree
+    message = failure()
+    assert expected in message
+    assert f"cosigned size {witnessed}, only {witnessed - 4} entries are stored" in message
+    assert expected in periodic_alarm()
+
+
+def test_deleted_receipt_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    expected = attacks.delete_receipt(attacker)
+    assert expected in failure()
+    assert "no receipt for it is stored" in periodic_alarm()
+
+
+def test_consent_with_no_history_is_noticed_by_both(
+    attacker: Tamper, signed: int, citizen: Any
+) -> None:
+    expected = attacks.consent_without_history(attacker, citizen.id)
+    assert expected in failure()
+    assert expected in periodic_alarm()
+
+
+def test_consent_whose_state_was_changed_in_the_table_is_noticed(
+    attacker: Tamper, signed: int
+) -> None:
+    from consents.models import Consent
+
+    consent = Consent.objects.filter(status="withdrawn").first()
+    assert consent is not None
+    Consent.objects.filter(id=consent.id).update(status="active")  # an ordinary table
+    assert f"consent {consent.id} is active in the consents table, but its log history ends " in (
+        failure()
+    )
+
+
+def test_integrity_page_shows_the_last_check(
+    attacker: Tamper, signed: int, regulator_client: Client
+) -> None:
+    attacks.delete_receipt(attacker)
+    periodic_alarm()
+    text = regulator_client.get("/regulator/integrity/").content.decode()
+    assert "ALARM" in text and "no receipt for it is stored" in text

@@ -1,18 +1,21 @@
-"""`manage.py verify_log`: check the whole stored consent log from its entries up."""
+"""`manage.py verify_log`: check the whole stored consent log, the consents and receipts."""
 
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mydata_operator.regulator.integrity import LogVerificationFailed, verify_stored_log
+from mydata_operator.regulator.integrity import integrity_check_run
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the stored consent log: recompute every leaf hash and subtree node from the "
-        "entries, check every signed tree head's root and signature, and the consistency "
-        "between consecutive signed tree heads. Exit status 1 when anything fails."
+        "Verify the stored consent log: recompute every leaf hash, searchable column and "
+        "subtree node from the entries, check every signed tree head's root and signature, "
+        "the consistency between consecutive signed tree heads, the log against every "
+        "checkpoint a witness cosigned, every consent's state replayed from the log, and every "
+        "receipt against its entry. The result is stored and logged (as the periodic check's "
+        "is). Exit status 1 when anything fails."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -24,16 +27,26 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        try:
-            report = verify_stored_log(check_consistency=not options["skip_consistency"])
-        except LogVerificationFailed as exc:
-            raise CommandError(str(exc), returncode=1) from None
-        for note in report.notes:
-            self.stdout.write(f"note: {note}")
+        result = integrity_check_run(
+            source="verify_log", check_consistency=not options["skip_consistency"]
+        )
+        if not result.ok:
+            raise CommandError("\n".join(result.problems), returncode=1)
+        if result.tree_heads == 0:
+            self.stdout.write(
+                "note: no signed tree head is stored yet; only the entries were checked"
+            )
+        if result.witnessed_size is None:
+            self.stdout.write("note: no witness has cosigned a checkpoint yet")
         self.stdout.write(
             self.style.SUCCESS(
-                f"verified {report.entries} entries, {report.nodes} subtree nodes, "
-                f"{report.tree_heads} signed tree heads and {report.consistency_proofs} "
-                f"consistency proofs in {time.monotonic() - started:.1f} s"
+                f"verified {result.entries} entries, {result.tree_heads} signed tree heads, "
+                f"{result.consents} consents and {result.receipts} receipts"
+                + (
+                    f" against the checkpoint of size {result.witnessed_size} a witness cosigned"
+                    if result.witnessed_size is not None
+                    else ""
+                )
+                + f" in {time.monotonic() - started:.1f} s"
             )
         )

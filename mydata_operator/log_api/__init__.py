@@ -1,0 +1,1 @@
+"""The consent log's public API: tree heads, checkpoints, proofs, cosignatures, keys."""
