@@ -19,9 +19,9 @@ from typing import Any
 
 from django.db import transaction
 
+from consents.kinds import KINDS
 from consents.log import iter_integrated
 from consents.models import LogEntry
-from consents.states import Kind
 
 from .base import LogEvent
 from .models import LogCursor
@@ -30,24 +30,21 @@ from .table import outbox_connectors
 
 FOLLOWER = "connectors"
 
-NATIONAL_KINDS = frozenset({Kind.BIOBANK, Kind.NEEDS_ASSESSMENT, Kind.PROVIDER_SHARING})
-
 
 def _organisations(consent: dict[str, Any]) -> set[str]:
     """The organisations a consent concerns: its recipients, senders, biobank, requester."""
     scope = consent.get("scope") or {}
     orgs = {consent.get("requestedBy") or ""}
-    for key in ("recipient", "biobank"):
-        if isinstance(scope.get(key), dict):
-            orgs.add(str(scope[key].get("organisation") or ""))
-    for sender in scope.get("senders") or []:
-        if isinstance(sender, dict):
-            orgs.add(str(sender.get("organisation") or ""))
-    for target in scope.get("targets") or []:
-        if isinstance(target, dict) and isinstance(target.get("recipient"), dict):
-            orgs.add(str(target["recipient"].get("organisation") or ""))
+    kind = KINDS.get(str(consent.get("kind")))
+    if kind is not None:  # the kind says which organisations its scope names
+        orgs.update(str(party.get("organisation") or "") for party in kind.organisations(scope))
     orgs.discard("")
     return orgs
+
+
+def _national(kind: Any) -> bool:
+    """Is the kind registered nationally in Kanta (its module says)?"""
+    return kind in KINDS and KINDS[kind].national
 
 
 def _event(entry: LogEntry) -> LogEvent:
@@ -57,7 +54,7 @@ def _event(entry: LogEntry) -> LogEvent:
     return LogEvent(
         entry=entry,
         body=body,
-        national=consent.get("kind") in NATIONAL_KINDS,
+        national=_national(consent.get("kind")),
         organisations=frozenset(_organisations(consent)),
     )
 

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 import schemas
+from consents.kinds import kind_spec, kinds_answering
 from consents.models import Consent
 from consents.policy import Decision, DecisionRequest, Flow, Recipient
-from consents.states import Kind, Status
+from consents.states import Status
 
 from .base import OutboxConnector
 from .kanta.phr import (
@@ -70,13 +71,13 @@ class SubmitResult:
 
 def _targets(subject_id: UUID) -> list[str]:
     targets = [KANTA_PHR]  # always decided, so a missing consent is a logged deny too
-    consents = Consent.objects.filter(subject_id=subject_id, kind=Kind.WELLBEING_SHARING).exclude(
-        status=Status.SUPERSEDED
-    )
+    consents = Consent.objects.filter(
+        subject_id=subject_id, kind__in=kinds_answering(Flow.PROVIDER_PUSH)
+    ).exclude(status=Status.SUPERSEDED)
     for consent in consents.order_by("created_at"):
-        for target in consent.scope.get("targets") or []:
-            org = (target.get("recipient") or {}).get("organisation")
-            if target.get("type") == "provider" and org and org not in targets:
+        for party in kind_spec(consent.kind).organisations(consent.scope):
+            org = party.get("organisation")
+            if org and org not in targets:
                 targets.append(org)
     return targets
 

@@ -30,50 +30,91 @@ Mapping decisions (codes confirmed against HL7 terminology unless noted):
 * needs-assessment: life areas as ``provision.code`` (Tahto code system), channels as an
   extension; provider-sharing ``frequencyPerDay`` as an extension.
 
+Each kind builds its own ``provision`` (``ConsentKind.fhir_provision`` in ``consents/kinds/``)
+from the parts in ``consents.fhir_parts``; this module assembles the rest of the resource.
+
 Not exported (no FHIR home; the Tahto scope stays the source of truth): biobank sample types,
 existing samples, register-linking sources and recontact; wellbeing source devices.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from fhir.resources.R4B.consent import Consent as FhirConsent
 from pydantic import ValidationError
 
 import schemas
 
+from .fhir_parts import (
+    ACT_REASON_SYSTEM,
+    CONSENT_ACTION_SYSTEM,
+    CONSENT_KIND_SYSTEM,
+    CONSENT_SCOPE_SYSTEM,
+    DUO_SYSTEM,
+    EXT_CONTACT_CHANNEL,
+    EXT_FREQUENCY_PER_DAY,
+    EXT_MORATORIUM_UNTIL,
+    EXT_PROVIDER_KIND,
+    EXT_TARGET_TYPE,
+    EXTENSION_BASE,
+    ICD10_SYSTEM,
+    LIFE_AREA_SYSTEM,
+    LOINC,
+    PARTICIPATION_TYPE_SYSTEM,
+    PURPOSE_OF_USE,
+    PURPOSE_SYSTEM,
+    RESEARCH_PROJECT_SYSTEM,
+    RESOURCE_TYPE_SYSTEM,
+    TAHTO_SYSTEM_BASE,
+    URI_SYSTEM,
+    FhirExportError,
+    concept,
+    fhir_datetime,
+    oid_identifier,
+)
 from .fhir_terminology import DATA_CATEGORY_SYSTEM, FhirConformanceError, fhir_check
+from .kinds import ConsentKind, kind_spec
 from .models import Consent
-from .receipts import iso_utc
-from .states import Kind, Status
+from .states import Status
+from .times import iso_utc
 
-TAHTO_SYSTEM_BASE = "https://schemas.tahto.fi/"
-CONSENT_KIND_SYSTEM = "https://schemas.tahto.fi/consent-kind"
-PURPOSE_SYSTEM = "https://schemas.tahto.fi/purpose"
-LIFE_AREA_SYSTEM = "https://schemas.tahto.fi/life-area"
-RESEARCH_PROJECT_SYSTEM = "https://schemas.tahto.fi/research-project"
-EXTENSION_BASE = "https://schemas.tahto.fi/fhir/StructureDefinition/"
-EXT_PROVIDER_KIND = EXTENSION_BASE + "provider-kind"
-EXT_TARGET_TYPE = EXTENSION_BASE + "wellbeing-target-type"
-EXT_CONTACT_CHANNEL = EXTENSION_BASE + "contact-channel"
-EXT_FREQUENCY_PER_DAY = EXTENSION_BASE + "frequency-per-day"
-EXT_MORATORIUM_UNTIL = EXTENSION_BASE + "publication-moratorium-until"
+__all__ = [
+    "ACT_REASON_SYSTEM",
+    "CONSENT_ACTION_SYSTEM",
+    "CONSENT_KIND_SYSTEM",
+    "CONSENT_SCOPE_SYSTEM",
+    "DATA_CATEGORY_SYSTEM",
+    "DUO_SYSTEM",
+    "EXTENSION_BASE",
+    "EXT_CONTACT_CHANNEL",
+    "EXT_FREQUENCY_PER_DAY",
+    "EXT_MORATORIUM_UNTIL",
+    "EXT_PROVIDER_KIND",
+    "EXT_TARGET_TYPE",
+    "ICD10_SYSTEM",
+    "KANTA_PHR_CONSENT_CATEGORY_CODE",
+    "KANTA_PHR_CONSENT_CATEGORY_SYSTEM",
+    "LIFE_AREA_SYSTEM",
+    "LOINC",
+    "PARTICIPATION_TYPE_SYSTEM",
+    "PURPOSE_OF_USE",
+    "PURPOSE_SYSTEM",
+    "RESEARCH_PROJECT_SYSTEM",
+    "RESOURCE_TYPES_BY_CATEGORY",
+    "RESOURCE_TYPE_SYSTEM",
+    "STATUS_TO_FHIR",
+    "TAHTO_SYSTEM_BASE",
+    "URI_SYSTEM",
+    "FhirExportError",
+    "consent_to_fhir",
+    "consent_to_fhir_resource",
+]
 
-LOINC = "http://loinc.org"
-CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
-CONSENT_ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
-ACT_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-RESOURCE_TYPE_SYSTEM = "http://hl7.org/fhir/resource-types"
-DUO_SYSTEM = "http://purl.obolibrary.org/obo/duo"
-ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
-URI_SYSTEM = "urn:ietf:rfc:3986"
 KANTA_PHR_CONSENT_CATEGORY_SYSTEM = "http://phr.kanta.fi/fiphr-cs-consentcategory"
 #: Unconfirmed: set to the right code of the Kanta PHR consent category system once known.
 KANTA_PHR_CONSENT_CATEGORY_CODE: str | None = None
@@ -117,27 +158,6 @@ RESOURCE_TYPES_BY_CATEGORY: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-#: Tahto purpose -> v3-ActReason purpose-of-use codings (code, display).
-PURPOSE_OF_USE: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
-    {
-        "care": (("TREAT", "treatment"),),
-        "care-coordination": (("CAREMGT", "care management"),),
-        "service-need-assessment": (
-            ("POPHLTH", "population health"),
-            ("CAREMGT", "care management"),
-        ),
-        "self-care-support": (("PATRQT", "patient requested"),),
-        "research": (("HRESCH", "healthcare research"),),
-    }
-)
-
-_ACTION_DISPLAY = {"collect": "Collect", "access": "Access", "use": "Use", "disclose": "Disclose"}
-_ROLE_DISPLAY = {"IRCP": "information recipient", "PRF": "performer", "AUT": "author (originator)"}
-
-
-class FhirExportError(ValueError):
-    """The exported resource does not validate as FHIR R4 Consent: a bug in this module."""
-
 
 def consent_to_fhir(
     consent: Consent, *, patient: dict[str, Any], performer: dict[str, Any] | None = None
@@ -178,7 +198,7 @@ def _validated(resource: dict[str, Any]) -> FhirConsent:
 def _build(
     consent: Consent, *, patient: dict[str, Any], performer: dict[str, Any] | None
 ) -> dict[str, Any]:
-    kind = Kind(consent.kind)
+    kind = kind_spec(consent.kind)
     scope = consent.scope if isinstance(consent.scope, dict) else {}
     base = settings.TAHTO_PUBLIC_URL
     resource: dict[str, Any] = {
@@ -197,18 +217,18 @@ def _build(
             },
         ],
         "status": STATUS_TO_FHIR[consent.status],
-        "scope": _scope(kind),
+        "scope": concept(CONSENT_SCOPE_SYSTEM, *kind.fhir_scope),
         "category": _categories(kind),
         "patient": patient,
         "dateTime": iso_utc(consent.created_at),
         "organization": [
             {
                 "type": "Organization",
-                "identifier": _oid_identifier(settings.TAHTO_OPERATOR_ID),
+                "identifier": oid_identifier(settings.TAHTO_OPERATOR_ID),
                 "display": settings.TAHTO_OPERATOR_NAME,
             }
         ],
-        "policy": [{"uri": _policy_uri(consent)}],
+        "policy": [{"uri": _policy_uri(consent, kind)}],
         "provision": _provision(consent, kind, scope),
     }
     if performer is not None:
@@ -216,44 +236,34 @@ def _build(
     return resource
 
 
-def _scope(kind: Kind) -> dict[str, Any]:
-    if kind == Kind.BIOBANK:
-        return _concept(CONSENT_SCOPE_SYSTEM, "research", "Research")
-    return _concept(CONSENT_SCOPE_SYSTEM, "patient-privacy", "Privacy Consent")
-
-
-def _categories(kind: Kind) -> list[dict[str, Any]]:
+def _categories(kind: ConsentKind) -> list[dict[str, Any]]:
+    with translation.override(None):  # the English source label, whatever the request's language
+        display = str(kind.label)
     categories = [
-        _concept(LOINC, "59284-0", "Patient Consent"),
-        _concept(CONSENT_KIND_SYSTEM, kind.value, str(kind.label)),
+        concept(LOINC, "59284-0", "Patient Consent"),
+        concept(CONSENT_KIND_SYSTEM, kind.code, display),
     ]
-    if kind == Kind.WELLBEING_SHARING and KANTA_PHR_CONSENT_CATEGORY_CODE:
+    if kind.kanta_phr and KANTA_PHR_CONSENT_CATEGORY_CODE:
         categories.append(
-            _concept(KANTA_PHR_CONSENT_CATEGORY_SYSTEM, KANTA_PHR_CONSENT_CATEGORY_CODE)
+            concept(KANTA_PHR_CONSENT_CATEGORY_SYSTEM, KANTA_PHR_CONSENT_CATEGORY_CODE)
         )
     return categories
 
 
-def _policy_uri(consent: Consent) -> str:
+def _policy_uri(consent: Consent, kind: ConsentKind) -> str:
     """The $id of the JSON Schema the scope follows."""
-    name = consent.schema or schemas.kind_schema(consent.kind)
+    name = consent.schema or kind.schema
     return f"{schemas.BASE_URI}{name.removesuffix('.json')}.json"
 
 
-def _provision(consent: Consent, kind: Kind, scope: dict[str, Any]) -> dict[str, Any]:
+def _provision(consent: Consent, kind: ConsentKind, scope: dict[str, Any]) -> dict[str, Any]:
     provision: dict[str, Any] = {"type": consent.provision}
     period = {"start": iso_utc(consent.valid_from)}
     if consent.valid_until is not None:
         period["end"] = iso_utc(consent.valid_until)
     provision["period"] = period
 
-    builder = {
-        Kind.BIOBANK: _biobank,
-        Kind.NEEDS_ASSESSMENT: _needs_assessment,
-        Kind.PROVIDER_SHARING: _provider_sharing,
-        Kind.WELLBEING_SHARING: _wellbeing_sharing,
-    }[kind]
-    builder(provision, scope, consent.provision)
+    kind.fhir_provision(provision, scope, consent.provision)
 
     categories = [c for c in scope.get("dataCategories") or [] if isinstance(c, str)]
     if categories:
@@ -261,152 +271,12 @@ def _provision(consent: Consent, kind: Kind, scope: dict[str, Any]) -> dict[str,
     data_period = scope.get("dataPeriod")
     if isinstance(data_period, dict) and data_period:
         provision["dataPeriod"] = {
-            k: _fhir_datetime(v) for k, v in data_period.items() if k in ("start", "end")
+            k: fhir_datetime(v) for k, v in data_period.items() if k in ("start", "end")
         }
     return {k: v for k, v in provision.items() if v not in (None, [], {})}
 
 
-def _biobank(provision: dict[str, Any], scope: dict[str, Any], provision_type: str) -> None:
-    if isinstance(scope.get("biobank"), dict):
-        provision["actor"] = [_actor("IRCP", scope["biobank"])]
-    samples = scope.get("samples") or {}
-    linking = scope.get("registerLinking") or {}
-    actions = ["collect"] if samples.get("collect") or linking.get("allowed") else []
-    provision["action"] = _actions([*actions, "use", "disclose"])
-    provision["purpose"] = _purposes(["research"])
-
-    duo = _duo()
-    permission = scope.get("permission") or {}
-    codes = [permission.get("code"), *(scope.get("modifiers") or [])]
-    provision["code"] = [_duo_concept(duo, code) for code in codes if code]
-
-    nested: dict[str, Any] = {"type": provision_type}
-    if permission.get("code") == "DS" and permission.get("disease"):
-        nested["code"] = [_concept(ICD10_SYSTEM, str(permission["disease"]))]
-    restrictions = scope.get("restrictions") or {}
-    institutions = [{"organisation": oid} for oid in restrictions.get("institutions") or []]
-    if institutions:
-        nested["actor"] = [_actor("IRCP", org) for org in institutions]
-    projects = restrictions.get("projects") or []
-    if projects:
-        nested.setdefault("code", []).extend(
-            _concept(RESEARCH_PROJECT_SYSTEM, str(p)) for p in projects
-        )
-    if restrictions.get("until"):
-        nested["period"] = {"end": _fhir_datetime(restrictions["until"])}
-    if restrictions.get("moratoriumUntil"):
-        nested["extension"] = [
-            {
-                "url": EXT_MORATORIUM_UNTIL,
-                "valueDateTime": _fhir_datetime(restrictions["moratoriumUntil"]),
-            }
-        ]
-    if len(nested) > 1:
-        provision["provision"] = [nested]
-
-
-def _needs_assessment(provision: dict[str, Any], scope: dict[str, Any], _type: str) -> None:
-    provision["actor"] = [
-        _actor("PRF", sender) for sender in scope.get("senders") or [] if isinstance(sender, dict)
-    ]
-    provision["action"] = _actions(["use"])
-    provision["purpose"] = _purposes(["service-need-assessment"])
-    provision["code"] = [_concept(LIFE_AREA_SYSTEM, str(a)) for a in scope.get("lifeAreas") or []]
-    provision["extension"] = [
-        {"url": EXT_CONTACT_CHANNEL, "valueCode": str(channel)}
-        for channel in scope.get("channels") or []
-    ]
-
-
-def _provider_sharing(provision: dict[str, Any], scope: dict[str, Any], _type: str) -> None:
-    if isinstance(scope.get("recipient"), dict):
-        provision["actor"] = [_actor("IRCP", scope["recipient"])]
-    provision["action"] = _actions(["access", "disclose"])
-    purpose = scope.get("purpose")
-    provision["purpose"] = _purposes([str(purpose)] if purpose in PURPOSE_OF_USE else [])
-    if isinstance(scope.get("frequencyPerDay"), int):
-        provision["extension"] = [
-            {"url": EXT_FREQUENCY_PER_DAY, "valuePositiveInt": scope["frequencyPerDay"]}
-        ]
-
-
-def _wellbeing_sharing(provision: dict[str, Any], scope: dict[str, Any], _type: str) -> None:
-    actors: list[dict[str, Any]] = []
-    targets = [t for t in scope.get("targets") or [] if isinstance(t, dict)]
-    for target in targets:
-        if target.get("type") == "provider" and isinstance(target.get("recipient"), dict):
-            actors.append(_actor("IRCP", target["recipient"]))
-        elif target.get("type") == "kanta-phr":
-            reference: dict[str, Any] = {
-                "type": "Organization",
-                "display": "Kanta PHR (Omatietovaranto)",
-                "extension": [{"url": EXT_TARGET_TYPE, "valueCode": "kanta-phr"}],
-            }
-            actors.append({"role": _role("IRCP"), "reference": reference})
-    for source in scope.get("sources") or []:
-        if isinstance(source, dict) and source.get("application"):
-            reference = {
-                "type": "Device",
-                "identifier": {
-                    "system": f"{settings.TAHTO_PUBLIC_URL}/id/application",
-                    "value": str(source["application"]),
-                },
-                "display": str(source.get("name") or source["application"]),
-            }
-            actors.append({"role": _role("AUT"), "reference": reference})
-    provision["actor"] = actors
-    to_provider = any(t.get("type") == "provider" for t in targets)
-    provision["action"] = _actions(["collect", "disclose"] if to_provider else ["collect"])
-    provision["purpose"] = _purposes(["self-care-support", *(["care"] if to_provider else [])])
-
-
 # --------------------------------------------------------------------------- pieces
-
-
-def _concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": system, "code": code}
-    if display:
-        coding["display"] = display
-    return {"coding": [coding]}
-
-
-def _oid_identifier(oid: str) -> dict[str, str]:
-    return {"system": URI_SYSTEM, "value": f"urn:oid:{oid}"}
-
-
-def _role(code: str) -> dict[str, Any]:
-    return _concept(PARTICIPATION_TYPE_SYSTEM, code, _ROLE_DISPLAY[code])
-
-
-def _actor(role: str, party: dict[str, Any]) -> dict[str, Any]:
-    """One organisation by OID, or every organisation of a kind by display and extension."""
-    reference: dict[str, Any] = {"type": "Organization"}
-    if party.get("organisation"):
-        reference["identifier"] = _oid_identifier(str(party["organisation"]))
-        if party.get("name"):
-            reference["display"] = str(party["name"])
-    elif party.get("providerKind"):
-        kind = str(party["providerKind"])
-        reference["display"] = f"Any organisation of kind {kind}"
-        reference["extension"] = [{"url": EXT_PROVIDER_KIND, "valueCode": kind}]
-    else:
-        raise FhirExportError(f"a party names neither organisation nor providerKind: {party!r}")
-    return {"role": _role(role), "reference": reference}
-
-
-def _actions(codes: list[str]) -> list[dict[str, Any]]:
-    return [_concept(CONSENT_ACTION_SYSTEM, c, _ACTION_DISPLAY[c]) for c in codes]
-
-
-def _purposes(purposes: list[str]) -> list[dict[str, str]]:
-    codings: list[dict[str, str]] = []
-    for purpose in purposes:
-        for code, display in PURPOSE_OF_USE[purpose]:
-            coding = {"system": ACT_REASON_SYSTEM, "code": code, "display": display}
-            if coding not in codings:
-                codings.append(coding)
-    codings.extend({"system": PURPOSE_SYSTEM, "code": p} for p in purposes)
-    return codings
 
 
 def _classes(categories: list[str]) -> list[dict[str, str]]:
@@ -418,27 +288,3 @@ def _classes(categories: list[str]) -> list[dict[str, str]]:
     return [{"system": RESOURCE_TYPE_SYSTEM, "code": t} for t in types] + [
         {"system": DATA_CATEGORY_SYSTEM, "code": c} for c in categories
     ]
-
-
-@functools.cache
-def _duo() -> dict[str, dict[str, str]]:
-    return schemas.duo_vocabulary()
-
-
-def _duo_concept(duo: dict[str, dict[str, str]], code: str) -> dict[str, Any]:
-    try:
-        term = duo[code]
-    except KeyError:
-        raise FhirExportError(f"DUO code {code!r} is not in schemas/vocab/duo.v1.json") from None
-    concept = _concept(DUO_SYSTEM, term["id"], term.get("label"))
-    concept["text"] = code
-    return concept
-
-
-def _fhir_datetime(value: Any) -> str:
-    """An RFC 3339 date-time from a scope, as FHIR dateTime in UTC ("Z")."""
-    text = str(value)
-    try:
-        return iso_utc(datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")))
-    except ValueError:
-        return text  # not a full date-time: let validation say what is wrong

@@ -12,7 +12,6 @@ names is permitted (the response is narrowed to it).
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -21,81 +20,37 @@ from django.db.models import QuerySet
 
 import schemas
 
-from .duo import covered_categories, duo_match
+from .decisions import REASON_TEXT, Flow, Reason
 from .events import EventType
+from .kinds import KINDS, kind_spec, kinds_answering
+from .kinds.base import Match
 from .locks import consent_lock_shared
 from .log import log_append
 from .models import Consent, LogEntry
-from .states import Kind, Provision, Status
+from .states import Provision, Status
 
+__all__ = [
+    "FREQUENCY_WINDOW",
+    "KINDS_FOR_FLOW",
+    "REASON_TEXT",
+    "WELLBEING_CATEGORIES",
+    "Decision",
+    "DecisionRequest",
+    "Flow",
+    "Reason",
+    "Recipient",
+    "consents_for_decision",
+    "decide",
+    "decide_and_log",
+    "decide_preview",
+]
 
-class Flow(StrEnum):
-    """The kinds of data flow the operator decides on."""
+#: The kinds whose consents answer each flow, as the kinds say (`consents.kinds`).
+KINDS_FOR_FLOW: dict[Flow, tuple[str, ...]] = {flow: tuple(kinds_answering(flow)) for flow in Flow}
 
-    PROVIDER_ACCESS = "provider-access"  # a provider fetches the citizen's data
-    PROVIDER_PUSH = "provider-push"  # self-produced data pushed to a provider
-    PHR_STORE = "phr-store"  # self-produced data stored in Kanta PHR
-    RESEARCH = "research"  # a biobank research request
-    NEEDS_ASSESSMENT = "needs-assessment"  # an unsolicited offer of services
-
-
-KINDS_FOR_FLOW: dict[Flow, tuple[Kind, ...]] = {
-    Flow.PROVIDER_ACCESS: (Kind.PROVIDER_SHARING, Kind.WELLBEING_SHARING),
-    Flow.PROVIDER_PUSH: (Kind.WELLBEING_SHARING,),
-    Flow.PHR_STORE: (Kind.WELLBEING_SHARING,),
-    Flow.RESEARCH: (Kind.BIOBANK,),
-    Flow.NEEDS_ASSESSMENT: (Kind.NEEDS_ASSESSMENT,),
-}
-
-#: Self-produced data categories (the wellbeing-sharing kind), as the schemas publish them.
+#: Self-produced data categories, as the schemas publish them (the connectors sort data by them).
 WELLBEING_CATEGORIES = frozenset(schemas.codes("selfProducedCategory"))
 
-
-class Reason(StrEnum):
-    """Stable reason codes; `REASON_TEXT` says each one in words a citizen can read."""
-
-    PERMITTED = "permitted"
-    NO_CONSENT = "no-consent"
-    REFUSED = "refused"
-    NOT_YET_VALID = "not-yet-valid"
-    EXPIRED = "expired"
-    PAUSED = "paused"
-    WITHDRAWN = "withdrawn"
-    REVOKED = "revoked"
-    TERMINATED = "terminated"
-    NOT_APPROVED = "not-approved"
-    PURPOSE = "purpose-not-covered"
-    CATEGORIES = "categories-not-covered"
-    FREQUENCY = "frequency-exceeded"
-    SOURCE = "source-not-covered"
-    CHANNEL = "channel-not-covered"
-    LIFE_AREA = "life-area-not-covered"
-    DUO = "research-use-not-covered"
-    WRONG_RECIPIENT = "consent-for-another-recipient"
-    NOT_GRANTED = "not-granted"
-
-
-REASON_TEXT: dict[Reason, str] = {
-    Reason.PERMITTED: "Your consent permits this.",
-    Reason.NO_CONSENT: "You have not given a consent that covers this recipient.",
-    Reason.REFUSED: "You have refused this.",
-    Reason.NOT_YET_VALID: "Your consent is not yet in force.",
-    Reason.EXPIRED: "Your consent has expired.",
-    Reason.PAUSED: "You have paused this consent.",
-    Reason.WITHDRAWN: "You have withdrawn this consent.",
-    Reason.REVOKED: "This consent was revoked.",
-    Reason.TERMINATED: "The provider ended this consent.",
-    Reason.NOT_APPROVED: "You have not approved this consent.",
-    Reason.PURPOSE: "Your consent does not cover this purpose of use.",
-    Reason.CATEGORIES: "Your consent does not cover these kinds of data.",
-    Reason.FREQUENCY: "The recipient has already used this consent as often as it allows today.",
-    Reason.SOURCE: "Your consent does not cover data from this application or device.",
-    Reason.CHANNEL: "Your consent does not cover contact through this channel.",
-    Reason.LIFE_AREA: "Your consent does not cover this area of life.",
-    Reason.DUO: "Your biobank consent does not cover this kind of research.",
-    Reason.WRONG_RECIPIENT: "This consent was given to another recipient.",
-    Reason.NOT_GRANTED: "The recipient was not granted access to these kinds of data.",
-}
 
 #: Deny reasons that end a consent for good: whatever is bound to it (a token) ends with it.
 ENDED: frozenset[Reason] = frozenset(
@@ -213,34 +168,8 @@ class Decision:
 # --- Matching one consent -------------------------------------------------------------------
 
 
-def _recipient_matches(spec: Mapping[str, Any] | None, recipient: Recipient) -> bool:
-    if not isinstance(spec, Mapping):
-        return False
-    if spec.get("organisation"):
-        return bool(recipient.organisation) and spec["organisation"] == recipient.organisation
-    if spec.get("providerKind"):
-        return bool(recipient.kind) and spec["providerKind"] == recipient.kind
-    return False
-
-
 def _covers_recipient(consent: Consent, request: DecisionRequest) -> bool:
-    scope = consent.scope
-    if consent.kind == Kind.PROVIDER_SHARING:
-        return _recipient_matches(scope.get("recipient"), request.recipient)
-    if consent.kind == Kind.WELLBEING_SHARING:
-        for target in scope.get("targets", []):
-            if target.get("type") == "kanta-phr" and request.recipient.kanta_phr:
-                return True
-            if target.get("type") == "provider" and _recipient_matches(
-                target.get("recipient"), request.recipient
-            ):
-                return True
-        return False
-    if consent.kind == Kind.BIOBANK:
-        return _recipient_matches(scope.get("biobank"), request.recipient)
-    if consent.kind == Kind.NEEDS_ASSESSMENT:
-        return any(_recipient_matches(s, request.recipient) for s in scope.get("senders", []))
-    return False
+    return kind_spec(consent.kind).covers_recipient(consent.scope, request.recipient)
 
 
 def _in_force(consent: Consent, at: datetime) -> Reason | None:
@@ -254,53 +183,11 @@ def _in_force(consent: Consent, at: datetime) -> Reason | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Match:
-    reason: Reason
-    categories: frozenset[str] = frozenset()
-    detail: str = ""
-    detail_code: str = ""
-
-
-def _match_scope(consent: Consent, request: DecisionRequest, usage: Mapping[UUID, int]) -> _Match:
-    """Does the consent's scope cover the request (recipient already matched)?"""
-    scope = consent.scope
-    wanted = request.data_categories
-    if consent.kind == Kind.PROVIDER_SHARING:
-        if request.flow != Flow.PROVIDER_ACCESS:
-            return _Match(Reason.NO_CONSENT)
-        if request.purpose and scope.get("purpose") != request.purpose:
-            return _Match(Reason.PURPOSE)
-        granted = frozenset(scope.get("dataCategories", [])) & wanted
-        if not granted:
-            return _Match(Reason.CATEGORIES)
-        limit = scope.get("frequencyPerDay")
-        if limit is not None and usage.get(consent.lineage, 0) >= limit:
-            return _Match(Reason.FREQUENCY)
-        return _Match(Reason.PERMITTED, granted)
-    if consent.kind == Kind.WELLBEING_SHARING:
-        sources = {s.get("application") for s in scope.get("sources", [])}
-        if request.flow in (Flow.PHR_STORE, Flow.PROVIDER_PUSH) and request.source not in sources:
-            return _Match(Reason.SOURCE)
-        granted = frozenset(scope.get("dataCategories", [])) & wanted
-        if not granted:
-            return _Match(Reason.CATEGORIES)
-        return _Match(Reason.PERMITTED, granted)
-    if consent.kind == Kind.BIOBANK:
-        result = duo_match(scope, dict(request.research or {}), at=request.at)
-        if not result.ok:
-            return _Match(Reason.DUO, detail=result.detail, detail_code=result.code)
-        granted = covered_categories(scope) & wanted
-        if wanted and not granted:
-            return _Match(Reason.CATEGORIES)
-        return _Match(Reason.PERMITTED, granted, detail=result.detail, detail_code=result.code)
-    if consent.kind == Kind.NEEDS_ASSESSMENT:
-        if request.channel not in scope.get("channels", []):
-            return _Match(Reason.CHANNEL)
-        if request.life_area not in scope.get("lifeAreas", []):
-            return _Match(Reason.LIFE_AREA)
-        return _Match(Reason.PERMITTED)
-    return _Match(Reason.NO_CONSENT)
+def _match_scope(consent: Consent, request: DecisionRequest, usage: Mapping[UUID, int]) -> Match:
+    """Does the consent's scope cover the request (recipient already matched)? Its kind says."""
+    return kind_spec(consent.kind).match(
+        consent.scope, request, used_today=usage.get(consent.lineage, 0)
+    )
 
 
 def _deny(
@@ -337,23 +224,15 @@ def decide(
 ) -> Decision:
     """Answer one request from the subject's consents. Pure: reads nothing else."""
     usage = usage or {}
-    kinds = KINDS_FOR_FLOW[request.flow]
     relevant = [
         c
         for c in consents
         if c.subject_id == request.subject_id
-        and c.kind in kinds
+        and c.kind in KINDS
+        and KINDS[c.kind].answers(request)  # the kind says which requests it governs
         and c.status != Status.SUPERSEDED
         and (request.consent_lineage is None or c.lineage == request.consent_lineage)
     ]
-    if request.flow == Flow.PROVIDER_ACCESS:
-        # Self-produced data is governed by wellbeing-sharing, the rest by provider-sharing.
-        relevant = [
-            c
-            for c in relevant
-            if c.kind == Kind.PROVIDER_SHARING
-            or (request.data_categories and request.data_categories <= WELLBEING_CATEGORIES)
-        ]
     if not relevant:
         return _deny(Reason.NO_CONSENT)
     newest_first = sorted(relevant, key=lambda c: (c.created_at, c.version), reverse=True)
@@ -366,7 +245,7 @@ def decide(
         if best is None or rank > best[0]:
             best = (rank, decision)
 
-    permits: list[tuple[Consent, _Match]] = []
+    permits: list[tuple[Consent, Match]] = []
     for consent in newest_first:
         if not _covers_recipient(consent, request):
             consider(
@@ -418,7 +297,7 @@ FREQUENCY_WINDOW = timedelta(hours=24)
 
 def _consents_query(request: DecisionRequest) -> QuerySet[Consent]:
     qs = Consent.objects.filter(
-        subject_id=request.subject_id, kind__in=KINDS_FOR_FLOW[request.flow]
+        subject_id=request.subject_id, kind__in=kinds_answering(request.flow)
     ).exclude(status__in=[Status.SUPERSEDED])
     if request.consent_lineage is not None:
         qs = qs.filter(lineage=request.consent_lineage)
@@ -441,9 +320,7 @@ def consents_for_decision_locked(request: DecisionRequest) -> list[Consent]:
 
 
 def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
-    limited = [
-        c for c in consents if c.kind == Kind.PROVIDER_SHARING and c.scope.get("frequencyPerDay")
-    ]
+    limited = [c for c in consents if c.kind in KINDS and KINDS[c.kind].daily_limit(c.scope)]
     usage: dict[UUID, int] = {}
     for consent in limited:
         usage[consent.lineage] = LogEntry.objects.filter(

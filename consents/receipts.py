@@ -31,7 +31,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -42,8 +42,9 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
 
 from . import keys
+from .kinds import kind_spec
 from .models import Consent
-from .states import Kind
+from .times import iso_utc
 
 RECEIPT_VERSION = "tahto-receipt/2"
 #: Versions `receipt_verify` accepts: /1 (log position as leaf index) is still valid.
@@ -64,29 +65,6 @@ class ReceiptInvalid(ValueError):
 _COLLECTION_METHODS: dict[str, str] = {
     "consent.approved": "provider-request-approved",
     "consent.rejected": "provider-request-rejected",
-}
-
-_SERVICE_NAMES: dict[str, dict[str, str]] = {
-    Kind.BIOBANK: {
-        "fi": "Biopankkisuostumus",
-        "sv": "Biobankssamtycke",
-        "en": "Biobank consent",
-    },
-    Kind.NEEDS_ASSESSMENT: {
-        "fi": "Palvelutarpeen arviointi ja palveluohjaus ilman hoito- tai palvelusuhdetta",
-        "sv": "Bedömning av servicebehov och servicehänvisning utan vård- eller klientrelation",
-        "en": "Unsolicited service-need assessment and service guidance",
-    },
-    Kind.PROVIDER_SHARING: {
-        "fi": "Tietojen luovutus palveluntuottajille",
-        "sv": "Utlämnande av uppgifter till serviceproducenter",
-        "en": "Data sharing to providers",
-    },
-    Kind.WELLBEING_SHARING: {
-        "fi": "Omien hyvinvointitietojen tallennus ja jakaminen",
-        "sv": "Lagring och delning av egna välbefinnandeuppgifter",
-        "en": "Storing and sharing self-produced wellbeing data",
-    },
 }
 
 _PURPOSES: dict[str, dict[str, str]] = {
@@ -185,7 +163,7 @@ def receipt_payload(
         "policyUrl": f"{settings.TAHTO_PUBLIC_URL}/policy",
         "services": [
             {
-                "service": _SERVICE_NAMES[consent.kind][language],
+                "service": kind_spec(consent.kind).receipt_service[language],
                 "purposes": _purposes(consent, scope, language),
             }
         ],
@@ -200,13 +178,6 @@ def receipt_payload(
     if consent.notice_id:
         payload["noticeSha256"] = consent.notice_id
     return payload
-
-
-def iso_utc(moment: datetime) -> str:
-    """RFC 3339 / ISO 8601 in UTC with "Z" (microseconds only when there are any)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: Tahto stores aware datetimes only")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _collection_method(event_type: str, actor_role: str) -> str:
@@ -230,18 +201,8 @@ def _controllers(kind: str, scope: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _named_organisations(kind: str, scope: dict[str, Any]) -> list[dict[str, Any]]:
-    """The organisations that receive or act on the data under the scope."""
-    if kind == Kind.BIOBANK:
-        found = [scope.get("biobank")]
-    elif kind == Kind.PROVIDER_SHARING:
-        found = [scope.get("recipient")]
-    elif kind == Kind.NEEDS_ASSESSMENT:
-        found = list(scope.get("senders") or [])
-    elif kind == Kind.WELLBEING_SHARING:
-        found = [t.get("recipient") for t in scope.get("targets") or [] if isinstance(t, dict)]
-    else:
-        found = []
-    return [org for org in found if isinstance(org, dict)]
+    """The organisations that receive or act on the data under the scope (its kind says)."""
+    return [dict(org) for org in kind_spec(kind).organisations(scope)]
 
 
 def _purposes(consent: Consent, scope: dict[str, Any], language: str) -> list[dict[str, Any]]:
@@ -269,22 +230,15 @@ def _purposes(consent: Consent, scope: dict[str, Any], language: str) -> list[di
             item["thirdPartyName"] = str(third_parties[0])
         return item
 
-    if consent.kind == Kind.BIOBANK:
-        return [purpose("research", categories, primary=True, disclosed=True)]
-    if consent.kind == Kind.PROVIDER_SHARING:
-        code = str(scope.get("purpose")) if scope.get("purpose") in _PURPOSES else "care"
-        return [purpose(code, categories, primary=True, disclosed=True)]
-    if consent.kind == Kind.NEEDS_ASSESSMENT:
-        # Tahto picks the recipients of a proposal by age and municipality; the senders never
-        # learn who was reached or who declined, so nothing is disclosed to them.
-        return [purpose("service-need-assessment", ["demographics"], primary=True, disclosed=False)]
-    if consent.kind == Kind.WELLBEING_SHARING:
-        targets = [t for t in scope.get("targets") or [] if isinstance(t, dict)]
-        items = [purpose("self-care-support", categories, primary=True, disclosed=bool(targets))]
-        if any(t.get("type") == "provider" for t in targets):
-            items.append(purpose("care", categories, primary=False, disclosed=True))
-        return items
-    raise ValueError(f"unknown consent kind {consent.kind!r}")
+    return [
+        purpose(
+            p.code,
+            categories if p.pii is None else list(p.pii),
+            primary=p.primary,
+            disclosed=p.disclosed,
+        )
+        for p in kind_spec(consent.kind).receipt_purposes(scope)
+    ]
 
 
 # --------------------------------------------------------------------------- sign and verify

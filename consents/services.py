@@ -19,10 +19,11 @@ import schemas
 from . import receipts, representation
 from .errors import ConsentError, FieldError, conflict, invalid, not_permitted
 from .events import EventType
+from .kinds import KINDS, kind_codes
 from .locks import consent_lock_exclusive
 from .log import log_append
 from .models import Consent, LogEntry, Mandate, Notice, Receipt
-from .states import Kind, Provision, Status, TransitionError, check_transition
+from .states import Provision, Status, TransitionError, check_transition
 
 MAX_REQUEST_VALID_DAYS = 90
 
@@ -62,9 +63,9 @@ def _schema_errors(exc: schemas.SchemaValidationError, code: str = "invalid-scop
 
 
 def _validate_scope(kind: str, scope: Any) -> str:
-    if kind not in Kind.values:
-        raise invalid("/kind", f"Unknown consent kind {kind!r}; expected one of {Kind.values}.")
-    name = schemas.kind_schema(kind)
+    if kind not in KINDS:
+        raise invalid("/kind", f"Unknown consent kind {kind!r}; expected one of {kind_codes()}.")
+    name = KINDS[kind].schema
     try:
         schemas.validate(name, scope, prefix="/scope")
     except schemas.SchemaValidationError as exc:
@@ -134,10 +135,9 @@ def _consent_body(consent: Consent, **extra: Any) -> dict[str, Any]:
 
 def _recipient_of(consent: Consent) -> str:
     scope = consent.scope if isinstance(consent.scope, dict) else {}
-    for key in ("recipient", "biobank"):
-        value = scope.get(key)
-        if isinstance(value, dict):
-            return str(value.get("organisation") or value.get("providerKind") or "")
+    party = KINDS[consent.kind].recipient(scope)
+    if party is not None:
+        return str(party.get("organisation") or party.get("providerKind") or "")
     return consent.requested_by
 
 
@@ -529,7 +529,7 @@ def mandate_create(
         raise invalid("/agent", "A person cannot hold a mandate for themself.")
     if basis not in Mandate.Basis.values:
         raise invalid("/basis", f"basis must be one of {Mandate.Basis.values}.")
-    unknown = [k for k in kinds or [] if k not in Kind.values]
+    unknown = [k for k in kinds or [] if k not in KINDS]
     if unknown:
         raise invalid("/kinds", f"Unknown consent kinds: {unknown}.")
     _validate_period(valid_from, valid_until, now)

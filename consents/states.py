@@ -2,14 +2,13 @@
 
 from django.db import models
 
+from .kinds import KINDS
 
-class Kind(models.TextChoices):
-    """The four consent kinds; each has a versioned JSON Schema in schemas/consent-kinds/."""
-
-    BIOBANK = "biobank", "Biobank consent"
-    NEEDS_ASSESSMENT = "needs-assessment", "Unsolicited service-need assessment"
-    PROVIDER_SHARING = "provider-sharing", "Data sharing to providers"
-    WELLBEING_SHARING = "wellbeing-sharing", "Sharing of self-produced wellbeing data"
+#: The consent kinds, for model choices and the database's check; each kind is one module in
+#: consents/kinds/ (its code, label, schema and rules), listed in `consents.kinds.KINDS`.
+Kind = models.TextChoices(  # type: ignore[call-overload]  # members come from the registry
+    "Kind", [(code.upper().replace("-", "_"), (code, k.label)) for code, k in KINDS.items()]
+)
 
 
 class Provision(models.TextChoices):

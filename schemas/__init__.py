@@ -43,13 +43,23 @@ __all__ = [
 
 BASE_URI = "https://schemas.tahto.fi/"
 
-#: The current scope schema of each consent kind.
-KIND_SCHEMAS: dict[str, str] = {
-    "biobank": "consent-kinds/biobank.v1",
-    "needs-assessment": "consent-kinds/needs-assessment.v1",
-    "provider-sharing": "consent-kinds/provider-sharing.v1",
-    "wellbeing-sharing": "consent-kinds/wellbeing-sharing.v1",
-}
+_KIND_SCHEMA_FILE = re.compile(r"^(?P<kind>[a-z][a-z0-9-]*)\.v(?P<version>[1-9][0-9]*)\.json$")
+
+
+def _kind_schemas() -> dict[str, str]:
+    """The newest scope schema of each consent kind, from the files in consent-kinds/."""
+    newest: dict[str, tuple[int, str]] = {}
+    for entry in resources.files(__name__).joinpath("consent-kinds").iterdir():
+        match = _KIND_SCHEMA_FILE.match(entry.name)
+        if match:
+            kind, version = match["kind"], int(match["version"])
+            if version > newest.get(kind, (0, ""))[0]:
+                newest[kind] = (version, f"consent-kinds/{kind}.v{version}")
+    return {kind: name for kind, (_, name) in sorted(newest.items())}
+
+
+#: The current scope schema of each consent kind (a kind's schema file is all it takes).
+KIND_SCHEMAS: dict[str, str] = _kind_schemas()
 
 #: Folders of this package that hold data, not schemas.
 _DATA_FOLDERS = ("vocab",)

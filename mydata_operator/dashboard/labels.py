@@ -1,40 +1,26 @@
 """Plain-language names for the codes the citizen sees: kinds, states, data categories,
 purposes, DUO codes, life areas, channels, log events and policy reasons.
 
-English source strings, translated in this app's locale/ (fi, sv). Codes without a label
-here are shown as they are, so a new code never breaks a page.
+English source strings, translated in this app's locale/ (fi, sv); the kinds, data categories
+and purposes are the shared vocabulary of every face (`consents.vocabulary`, translated in
+consents/locale/). Codes without a label are shown as they are, so a new code never breaks a
+page.
 """
+
+from collections.abc import Mapping
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 import schemas
+from consents.vocabulary import CATEGORIES as CATEGORIES
+from consents.vocabulary import KIND_DESCRIPTIONS, KIND_LABELS
+from consents.vocabulary import PURPOSES as PURPOSES
 
-KINDS: dict[str, Promise] = {
-    "provider-sharing": _("Data sharing to providers"),
-    "wellbeing-sharing": _("Self-produced wellbeing data"),
-    "needs-assessment": _("Service-need assessment without a care relationship"),
-    "biobank": _("Biobank consent"),
-}
-
-KIND_HELP: dict[str, Promise] = {
-    "provider-sharing": _(
-        "Which care provider may see which of your data, for what purpose and for how long."
-    ),
-    "wellbeing-sharing": _(
-        "Whether measurements from your own apps and devices are stored in MyKanta's "
-        "personal health record and shared with providers you choose."
-    ),
-    "needs-assessment": _(
-        "Whether a wellbeing county or provider may assess your need for services and "
-        "suggest services to you, although you have not contacted them."
-    ),
-    "biobank": _("Whether a biobank may store your samples and data and use them for research."),
-}
-
-#: Kinds in the order the overview shows them.
-KIND_ORDER = ["provider-sharing", "wellbeing-sharing", "needs-assessment", "biobank"]
+#: Kinds, data categories and purposes are the shared vocabulary (`consents.vocabulary`).
+KINDS = KIND_LABELS
+KIND_HELP = KIND_DESCRIPTIONS
 
 STATUSES: dict[str, Promise] = {
     "requested": _("Waiting for your answer"),
@@ -48,25 +34,6 @@ STATUSES: dict[str, Promise] = {
     "superseded": _("Replaced by a newer version"),
 }
 
-CATEGORIES: dict[str, Promise] = {
-    "demographics": _("Basic personal details"),
-    "conditions": _("Diagnoses"),
-    "medications": _("Medication"),
-    "immunizations": _("Vaccinations"),
-    "observations": _("Measurements and laboratory results"),
-    "questionnaires": _("Questionnaire answers"),
-    "blood-pressure": _("Blood pressure"),
-    "blood-glucose": _("Blood glucose"),
-    "body-weight": _("Body weight"),
-    "steps": _("Steps"),
-    "heart-rate": _("Heart rate"),
-    "sleep": _("Sleep"),
-    "life-situation": _("Life situation"),
-    "functional-capacity": _("Functional capacity"),
-    "samples": _("Samples"),
-    "register-data": _("Register data"),
-}
-
 CLINICAL_CATEGORIES = [
     "demographics",
     "conditions",
@@ -77,14 +44,6 @@ CLINICAL_CATEGORIES = [
 ]
 SELF_PRODUCED_CATEGORIES = list(schemas.codes("selfProducedCategory"))
 BIOBANK_CATEGORIES = ["samples", "register-data", *CLINICAL_CATEGORIES]
-
-PURPOSES: dict[str, Promise] = {
-    "care": _("Your care and treatment"),
-    "care-coordination": _("Coordinating your care between providers"),
-    "service-need-assessment": _("Assessing your need for services"),
-    "self-care-support": _("Supporting your self-care"),
-    "research": _("Research"),
-}
 
 LIFE_AREAS: dict[str, Promise] = {
     "health": _("Health"),
@@ -236,12 +195,12 @@ RECIPIENTS: dict[str, Promise] = {
 KANTA_PHR = pgettext_lazy("recipient", "MyKanta personal health record")
 
 
-def label(table: dict[str, Promise], code: str) -> str:
+def label(table: Mapping[str, Promise], code: str) -> str:
     """The label of `code`, or the code itself when it has none."""
     return str(table.get(code, code))
 
 
-def labels(table: dict[str, Promise], codes: list[str] | tuple[str, ...]) -> list[str]:
+def labels(table: Mapping[str, Promise], codes: list[str] | tuple[str, ...]) -> list[str]:
     return [label(table, c) for c in codes]
 
 

@@ -22,6 +22,9 @@ from consents.states import Status
 from mydata_operator.identity.models import Person, Provider
 
 from . import labels as L
+from .kinds import DASHBOARD_KINDS
+from .kinds import describe_scope as kind_rows
+from .kinds.base import listing, organisation_name
 
 #: States shown as current on the overview; the rest are listed as past consents.
 CURRENT = (Status.ACTIVE, Status.PAUSED)
@@ -111,7 +114,8 @@ def groups_for(subject_id: UUID, kinds: frozenset[str] | None = None) -> list[Ki
     """The subject's consents by kind: the newest version of each, current first; only the
     `kinds` given (None: every kind), so an agent sees what their mandate covers."""
     groups = {
-        kind: KindGroup(kind, str(L.KINDS[kind]), str(L.KIND_HELP[kind])) for kind in L.KIND_ORDER
+        kind: KindGroup(kind, L.label(L.KINDS, kind), L.label(L.KIND_HELP, kind))
+        for kind in DASHBOARD_KINDS
     }
     consents = (
         Consent.objects.filter(subject_id=subject_id)
@@ -147,20 +151,6 @@ def provider_names() -> dict[str, str]:
     return dict(Provider.objects.values_list("organisation_id", "name"))
 
 
-def organisation_name(spec: Any, names: dict[str, str]) -> str:
-    """A recipient spec ({organisation, name} or {providerKind}) in words."""
-    if not isinstance(spec, dict):
-        return str(spec or "")
-    if spec.get("organisation"):
-        oid = spec["organisation"]
-        return names.get(oid) or spec.get("name") or oid
-    if spec.get("providerKind"):
-        return L.label(L.PROVIDER_KINDS, spec["providerKind"])
-    if spec.get("kantaPhr"):
-        return str(L.KANTA_PHR)
-    return ""
-
-
 def recipient_name(code: str, names: dict[str, str]) -> str:
     """A log entry's recipient column in words."""
     if code in L.RECIPIENTS:
@@ -168,10 +158,6 @@ def recipient_name(code: str, names: dict[str, str]) -> str:
     if code in L.PROVIDER_KINDS:
         return L.label(L.PROVIDER_KINDS, code)
     return names.get(code, code)
-
-
-def _list(items: list[str]) -> str:
-    return ", ".join(items) if items else "—"
 
 
 def _date(value: datetime | None) -> str:
@@ -183,84 +169,8 @@ def _date(value: datetime | None) -> str:
 def describe_scope(
     kind: str, scope: dict[str, Any], names: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """The scope in plain language: (term, description) rows."""
-    rows: list[tuple[str, str]] = []
-    if kind == "provider-sharing":
-        rows.append((_("Who may receive"), organisation_name(scope.get("recipient"), names)))
-        rows.append(
-            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
-        )
-        rows.append((_("For what"), L.label(L.PURPOSES, scope.get("purpose", ""))))
-        if scope.get("frequencyPerDay"):
-            rows.append((_("At most"), _("%(n)s requests a day") % {"n": scope["frequencyPerDay"]}))
-    elif kind == "wellbeing-sharing":
-        rows.append(
-            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
-        )
-        rows.append(
-            (
-                _("From which apps"),
-                _list(
-                    [s.get("name") or s.get("application", "") for s in scope.get("sources", [])]
-                ),
-            )
-        )
-        targets = []
-        for target in scope.get("targets", []):
-            if target.get("type") == "kanta-phr":
-                targets.append(str(L.KANTA_PHR))
-            else:
-                targets.append(organisation_name(target.get("recipient"), names))
-        rows.append((_("Stored in or shared with"), _list(targets)))
-    elif kind == "needs-assessment":
-        rows.append(
-            (
-                _("Who may suggest services"),
-                _list([organisation_name(s, names) for s in scope.get("senders", [])]),
-            )
-        )
-        rows.append(
-            (_("How they may contact you"), _list(L.labels(L.CHANNELS, scope.get("channels", []))))
-        )
-        rows.append(
-            (
-                _("About which areas of life"),
-                _list(L.labels(L.LIFE_AREAS, scope.get("lifeAreas", []))),
-            )
-        )
-    elif kind == "biobank":
-        rows.append((_("Biobank"), organisation_name(scope.get("biobank"), names)))
-        samples = scope.get("samples", {})
-        if samples.get("collect"):
-            text = _("may be collected and stored: %(types)s") % {
-                "types": _list(L.labels(L.SAMPLE_TYPES, samples.get("types", [])))
-            }
-            if samples.get("existingSamples"):
-                text += "; " + _("earlier samples from your care may be transferred")
-        else:
-            text = _("no samples")
-        rows.append((_("Samples"), text))
-        linking = scope.get("registerLinking", {})
-        if linking.get("allowed"):
-            link_text = _("may be linked from %(sources)s") % {
-                "sources": _list(L.labels(L.LINK_SOURCES, linking.get("sources", [])))
-            }
-        else:
-            link_text = _("not linked")
-        rows.append((_("Register and health data"), link_text))
-        rows.append(
-            (_("What data"), _list(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
-        )
-        permission = scope.get("permission", {})
-        use = L.label(L.DUO, permission.get("code", ""))
-        if permission.get("disease"):
-            use += f" ({permission['disease']})"
-        rows.append((_("Research use"), use))
-        modifiers = L.labels(L.DUO, scope.get("modifiers", []))
-        if modifiers:
-            rows.append((_("Conditions"), _list(modifiers)))
-        rows.append((_("May contact you"), _("yes") if scope.get("recontact") else _("no")))
-    return rows
+    """The scope in plain language: (term, description) rows (the kind's module says)."""
+    return kind_rows(kind, scope, names)
 
 
 def validity(consent: Consent) -> str:
@@ -440,7 +350,7 @@ def disclosure_row(entry: LogEntry, names: dict[str, str]) -> Disclosure:
         outcome=outcome,
         recipient=recipient_name(entry.recipient, names)
         or organisation_name(body.get("recipient"), names),
-        categories=_list(L.labels(L.CATEGORIES, list(categories))),
+        categories=listing(L.labels(L.CATEGORIES, list(categories))),
         purpose=L.label(L.PURPOSES, entry.purpose) if entry.purpose else "",
         reason=L.label(L.REASONS, reason) if reason else "",
         flow=L.label(L.FLOWS, body.get("flow") or entry.kind),

@@ -24,9 +24,11 @@ from django.views.decorators.http import require_http_methods
 from consents import services
 from consents.errors import ConsentError
 from consents.keys import public_jwks
+from consents.kinds import kinds_answering
 from consents.models import Consent
+from consents.policy import Flow
 from consents.receipts import ReceiptInvalid, receipt_verify
-from consents.states import TRANSITIONS, Kind, Status
+from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import person_for_user
 
@@ -600,7 +602,12 @@ def request_answer(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
 def offers(request: HttpRequest, person: Person) -> HttpResponse:
     """Offers of services that reached the person under their needs-assessment consents."""
     at = _now()
-    ids = {s.person.id for s in S.subjects_for(person, at=at) if s.covers(Kind.NEEDS_ASSESSMENT)}
+    offering = kinds_answering(Flow.NEEDS_ASSESSMENT)  # the kinds under which offers come
+    ids = {
+        s.person.id
+        for s in S.subjects_for(person, at=at)
+        if any(s.covers(kind) for kind in offering)
+    }
     people = S.people_by_id(ids)
     names = _names()
     paginator = Paginator(S.offers_for(ids), 20)

@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
 from consents.policy import Recipient
-from consents.states import Kind
 from mydata_operator.identity.models import Provider
 
 from .models import ConsentAuthorization, TokenBinding
 
-#: Consent kinds whose consents bind access tokens (data the provider fetches).
-TOKEN_KINDS = frozenset({Kind.PROVIDER_SHARING, Kind.WELLBEING_SHARING})
+#: Consent kinds whose consents bind access tokens (data the provider fetches); each kind says.
+TOKEN_KINDS = frozenset(code for code, kind in KINDS.items() if kind.token_bound)
 
 AUTHORIZATION_DETAILS_TYPE = "tahto_consent"
 
@@ -35,7 +35,7 @@ def recipient_for(provider: Provider) -> Recipient:
 
 def consent_categories(consent: Consent) -> frozenset[str]:
     scope = consent.scope if isinstance(consent.scope, dict) else {}
-    return frozenset(scope.get("dataCategories", []))
+    return kind_spec(consent.kind).data_categories(scope)
 
 
 def granted(

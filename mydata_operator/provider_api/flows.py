@@ -9,6 +9,7 @@ declined or who has no consent.
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -17,9 +18,10 @@ from rest_framework.response import Response
 import schemas
 from connectors import biobank, offers, wellbeing
 from consents.errors import not_permitted
+from consents.kinds import KINDS, kinds_answering
 from consents.models import Consent
-from consents.policy import Recipient
-from consents.states import Kind, Status
+from consents.policy import Flow, Recipient
+from consents.states import Status
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.identity.models import Person, Provider
 from mydata_operator.identity.selectors import subject_id_for_code
@@ -49,10 +51,13 @@ def offer_candidates(target_group: dict[str, Any]) -> list[Any]:
 
 def biobank_donors(provider: Provider) -> list[Any]:
     """The people who have ever given this biobank a consent (the decision point picks)."""
+    names_biobank = Q(pk__in=[])
+    for code in kinds_answering(Flow.RESEARCH):  # the research kinds name their recipient
+        if key := KINDS[code].recipient_key:
+            lookup = {f"scope__{key}__organisation": provider.organisation_id}
+            names_biobank |= Q(kind=code, **lookup)
     return list(
-        Consent.objects.filter(
-            kind=Kind.BIOBANK, scope__biobank__organisation=provider.organisation_id
-        )
+        Consent.objects.filter(names_biobank)
         .exclude(status=Status.SUPERSEDED)
         .values_list("subject_id", flat=True)
         .distinct()

@@ -4,7 +4,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from consents.models import Consent
-from mydata_operator.dashboard.labels import CATEGORIES, PURPOSES
+from consents.vocabulary import CATEGORIES, PURPOSES
 from mydata_operator.identity.models import Provider
 
 TEMPLATES = {
@@ -43,7 +43,7 @@ def kind_name(kind: str, language: str) -> str:
 
 
 def category_names(codes: list[str], language: str) -> list[str]:
-    """The data categories in the citizen's language (the dashboard's labels)."""
+    """The data categories in the citizen's language (the shared vocabulary)."""
     with translation.override(language):
         return [str(CATEGORIES.get(code, code)) for code in codes]
 

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from consents.kinds import kind_codes
+
 from .selectors import PUBLIC_STATUSES
 
 
@@ -25,7 +27,7 @@ class NoticeSerializer(serializers.Serializer):
 
 class ConsentRequestBodySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["provider-sharing", "wellbeing-sharing", "biobank", "needs-assessment"],
+        choices=kind_codes(),
         help_text="The consent kind asked for",
     )
     scope = serializers.JSONField(

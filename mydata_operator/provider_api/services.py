@@ -16,9 +16,9 @@ from connectors.models import Endpoint
 from connectors.providers.destinations import UnsafeDestination, destination_check
 from consents import services
 from consents.errors import ConsentError, FieldError, conflict, invalid, not_permitted
+from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
 from consents.policy import Reason
-from consents.states import Kind
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.models import Person, Provider
 from mydata_operator.identity.selectors import subject_id_for_code
@@ -31,29 +31,11 @@ log = logging.getLogger("tahto.provider_api")
 DEFAULT_REQUEST_VALID_DAYS = 30
 
 
-def _names_only(spec: Any, provider: Provider) -> bool:
-    return isinstance(spec, dict) and spec.get("organisation") == provider.organisation_id
-
-
 def scope_check_requester(*, kind: str, scope: dict[str, Any], provider: Provider) -> None:
-    """A provider may ask only for consents that name itself as the recipient."""
-    if kind == Kind.PROVIDER_SHARING and not _names_only(scope.get("recipient"), provider):
-        raise invalid("/scope/recipient", "The recipient must be your own organisation (OID).")
-    if kind == Kind.BIOBANK and not _names_only(scope.get("biobank"), provider):
-        raise invalid("/scope/biobank", "The biobank must be your own organisation (OID).")
-    if kind == Kind.NEEDS_ASSESSMENT:
-        senders = scope.get("senders", [])
-        if not senders or not all(_names_only(s, provider) for s in senders):
-            raise invalid("/scope/senders", "The only sender must be your own organisation.")
-    if kind == Kind.WELLBEING_SHARING:
-        for i, target in enumerate(scope.get("targets", [])):
-            if target.get("type") == "provider" and not _names_only(
-                target.get("recipient"), provider
-            ):
-                raise invalid(
-                    f"/scope/targets/{i}/recipient",
-                    "A provider target must be your own organisation (OID).",
-                )
+    """A provider may ask only for consents that name itself as the recipient (its kind says
+    where its scope names one)."""
+    if kind in KINDS:  # an unknown kind is refused by the service, with the known ones named
+        KINDS[kind].check_requester(scope, provider.organisation_id)
 
 
 @transaction.atomic
@@ -89,7 +71,7 @@ def pending_request_create(*, provider: Provider, body: dict[str, Any]) -> Pendi
             "data-access kinds may leave the citizen to be known at authorization.",
         )
     try:
-        schemas.validate(schemas.kind_schema(kind), body["scope"], prefix="/scope")
+        schemas.validate(kind_spec(kind).schema, body["scope"], prefix="/scope")
     except schemas.SchemaValidationError as exc:
         errors = [FieldError(e["pointer"], e["message"], e.get("keyword", "")) for e in exc.errors]
         raise ConsentError(

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from consents.events import EventType
 from consents.models import LogEntry
 from consents.policy import Flow
-from consents.states import Kind
+from consents.vocabulary import KIND_LABELS
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import subject_pseudonym
 from schemas.hetu import InvalidHetu, parse_hetu
@@ -35,16 +35,9 @@ MAX_LIMIT = 200
 MAX_SEQ = 2**53 - 1
 DEFAULT_LIMIT = 50
 
-#: Consent kinds in words, translated (the core's labels are English only).
-KIND_LABELS = {
-    Kind.BIOBANK.value: _("Biobank consent"),
-    Kind.NEEDS_ASSESSMENT.value: _("Unsolicited service-need assessment"),
-    Kind.PROVIDER_SHARING.value: _("Data sharing to providers"),
-    Kind.WELLBEING_SHARING.value: _("Sharing of self-produced wellbeing data"),
-}
 KIND_CHOICES = [
     ("", _("Any kind")),
-    *[(k.value, KIND_LABELS[k.value]) for k in Kind],
+    *KIND_LABELS.items(),
     *[(f.value, _("Data flow: %(flow)s") % {"flow": f.value}) for f in Flow],
 ]
 OUTCOME_CHOICES = [("", _("Any outcome")), ("permit", _("Permit")), ("deny", _("Deny"))]

@@ -12,7 +12,7 @@ from django.utils import translation
 from consents import policy
 from consents.models import Consent, LogEntry, Notice, Receipt
 from consents.policy import DecisionRequest, Flow, Recipient
-from mydata_operator.dashboard.forms import BiobankForm
+from mydata_operator.dashboard.kinds.biobank import BiobankForm
 from mydata_operator.dashboard.stepup import SESSION_KEY
 from mydata_operator.identity.models import Person, Provider
 from tests.conftest import BIOBANK_OID, COUNTY_OID, PROVIDER_OID, grant
