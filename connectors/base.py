@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consents.events import EventType
-from consents.log import log_append
+from consents.log import b64, log_append
 from consents.models import LogEntry
 from consents.policy import Decision, DecisionRequest, decide_and_log
 
@@ -113,10 +113,11 @@ class Connector:
                     "connector": self.name,
                     "recipient": delivery.recipient,
                     "item": key or None,
-                    "decisionSeq": decision.log_seq if decision else None,
-                    # The consent the flow went under, so its columns are proven by the entry.
-                    "consent": {"id": decision.consent_id, "lineage": decision.consent_lineage}
-                    if decision and (decision.consent_id or decision.consent_lineage)
+                    # The decision entry, by id and by leaf hash (which its own text proves);
+                    # the consent it went under is in the entry's `about` (proven columns).
+                    "decisionEntry": decision.log_entry_id if decision else None,
+                    "decisionLeafHash": b64(decision.log_leaf_hash)
+                    if decision and decision.log_leaf_hash
                     else None,
                     "permitted": sorted(decision.permitted_categories) if decision else None,
                     "detail": dict(delivery.detail),

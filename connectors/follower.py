@@ -2,8 +2,8 @@
 
 It reads the entries after its cursor (``LogCursor``), and in ONE transaction writes the
 items they cause and advances the cursor, so every entry is handled exactly once even if the
-process dies at any point. Entries become visible in sequence order (appends are serialised
-by the log head's row lock until commit), so the cursor never skips one.
+process dies at any point. It follows the integrated order (leaf indexes, given by the log's
+integrator after commit with no gaps), so the cursor never skips one.
 
 What an entry causes, the connectors say themselves (``connectors.table``): each says which
 log events it acts on (``acts_on``) and which outbox items an entry causes
@@ -14,11 +14,13 @@ consent (its kind is national; the organisations it concerns) and names no count
 from __future__ import annotations
 
 import json
+from itertools import islice
 from typing import Any
 
 from django.db import transaction
 
 from consents.kinds import KINDS
+from consents.log import iter_integrated
 from consents.models import LogEntry
 
 from .base import LogEvent
@@ -84,10 +86,10 @@ def log_follow(*, batch: int = 500) -> int:
     with transaction.atomic():
         LogCursor.objects.get_or_create(name=FOLLOWER)
         cursor = LogCursor.objects.select_for_update().get(name=FOLLOWER)
-        entries = list(LogEntry.objects.filter(seq__gte=cursor.next_seq).order_by("seq")[:batch])
+        entries = list(islice(iter_integrated(cursor.next_seq, batch=batch), batch))
         for entry in entries:
             written += _handle(entry)
         if entries:
-            cursor.next_seq = entries[-1].seq + 1
+            cursor.next_seq += len(entries)  # leaf indexes are contiguous
             cursor.save(update_fields=["next_seq"])
     return written

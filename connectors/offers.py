@@ -75,12 +75,12 @@ def offer_submit(
             )
             if not decision.permit:
                 continue
-            assert decision.consent_lineage is not None and decision.log_seq is not None
+            assert decision.consent_lineage is not None and decision.log_entry_id is not None
             OfferDelivery.objects.create(
                 subject_id=subject_id,
                 sender=sender.organisation,
                 consent_lineage=decision.consent_lineage,
-                log_seq=decision.log_seq,
+                log_seq=decision.log_entry_id,
                 life_area=offer["lifeArea"],
                 channel=offer["channel"],
                 title=offer["title"],

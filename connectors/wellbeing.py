@@ -146,7 +146,7 @@ def wellbeing_submit(
                 payload=payload,
                 subject_id=subject_id,
                 consent_lineage=decision.consent_lineage,
-                log_seq=decision.log_seq,
+                log_seq=decision.log_entry_id,
                 now=now,
             )
             results.append(TargetResult(target, decision, len(selected)))

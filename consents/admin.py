@@ -9,8 +9,9 @@ from .models import (
     Consent,
     Cosignature,
     IntegrityCheck,
+    LogBatch,
     LogEntry,
-    LogHead,
+    LogLeaf,
     LogNode,
     Mandate,
     Notice,
@@ -35,11 +36,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(LogEntry)
 class LogEntryAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "event_type", "occurred_at", "kind", "recipient", "outcome"]
+    list_display = ["id", "leaf_index", "event_type", "occurred_at", "kind", "recipient", "outcome"]
     list_filter = ["event_type", "outcome", "kind"]
     search_fields = ["=subject_id", "=consent_lineage", "=recipient"]
-    ordering = ["-seq"]
+    ordering = ["-id"]
     show_full_result_count = False
+
+    @admin.display(description="leaf index")
+    def leaf_index(self, obj: LogEntry) -> str:
+        return "pending integration" if obj.seq is None else str(obj.seq)
 
 
 @admin.register(TreeHead)
@@ -50,7 +55,7 @@ class TreeHeadAdmin(ReadOnlyAdmin):
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdmin):
-    list_display = ["id", "event_type", "issued_at", "log_seq"]
+    list_display = ["id", "event_type", "issued_at", "log_entry_id"]
     ordering = ["-issued_at"]
 
 
@@ -59,7 +64,7 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "language", "created_at"]
 
 
-@admin.register(LogNode, LogHead)
+@admin.register(LogNode, LogLeaf, LogBatch)
 class LogInternalsAdmin(ReadOnlyAdmin):
     pass
 
@@ -90,7 +95,7 @@ class MandateAdmin(ReadOnlyAdmin):
 class IntegrityCheckAdmin(ReadOnlyAdmin):
     """Results of verify_log and the periodic integrity check; the newest first."""
 
-    list_display = ["finished_at", "source", "ok", "entries", "witnessed_size", "log_seq"]
+    list_display = ["finished_at", "source", "ok", "entries", "witnessed_size", "log_entry_id"]
     list_filter = ["ok", "source"]
     readonly_fields = [
         "started_at",
@@ -103,7 +108,7 @@ class IntegrityCheckAdmin(ReadOnlyAdmin):
         "receipts",
         "witnessed_size",
         "problems",
-        "log_seq",
+        "log_entry_id",
     ]
     ordering = ["-finished_at"]
 

@@ -1,12 +1,34 @@
 """The tamper-evident consent log: an RFC 6962 Merkle tree kept in the database.
 
-`log_append` adds a leaf in the caller's transaction (so a change and its log entry commit
-together or not at all). Appends are serialised by a row lock on the single LogHead row;
-each append writes the leaf, the O(1) amortised new complete-subtree nodes and the new
-right edge (frontier), so roots and proofs need O(log n) reads at any size.
+Sequence, then integrate (the design of Trillian's PostgreSQL storage and of Tessera):
+
+* `log_append` runs in the caller's transaction (so a change and its log entry commit together
+  or not at all) and only INSERTs the entry: no global lock, no tree hashing. Its entry id is
+  not its place in the tree.
+* `log_integrate`, run by one integrator at a time (`manage.py log_integrator`), takes the
+  committed entries that have no leaf yet, gives them contiguous leaf indexes (LogLeaf rows,
+  unique on both the index and the entry), writes the complete-subtree nodes in bulk, and
+  records the new size, right edge and root (a LogBatch row) with a signed tree head, all in
+  one transaction. Nothing is updated, so the service's database role needs only SELECT and
+  INSERT on the log tables.
+
+Which entries are committed: the integrator takes the entries its snapshot sees (so
+committed ones) that have no leaf yet. Where to look: on PostgreSQL every entry row carries
+the id of the transaction that inserted it (`txid`, xid8, filled by the database). A
+transaction id below the xmin of the integrator's snapshot belongs to a transaction that has
+ended, so its entries are all visible to that snapshot or never will be; the next scan starts
+at that xmin (the horizon), so an entry that commits after a later-inserted one is neither
+skipped nor taken twice. On SQLite writers are serialised (transactions begin IMMEDIATE), so
+every committed entry id is above the last integrated one.
+
+Roots and proofs need O(log n) reads at any size.
 """
 
 import base64
+import contextlib
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +36,28 @@ from typing import Any
 from uuid import UUID
 
 import rfc8785
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 
 from . import keys, merkle, treehead
 from .events import EventType
-from .models import LogEntry, LogHead, LogNode, TreeHead
+from .models import LogBatch, LogEntry, LogLeaf, LogNode, TreeHead
 
-ENTRY_VERSION = 1
+logger = logging.getLogger(__name__)
+
+ENTRY_VERSION = 2
+"""v2: no `seq` inside the hashed entry (the leaf index is given later), and the searchable
+columns under `about`. v1 entries (with `seq`) stay readable and verifiable."""
+
+#: Top-level keys of a v2 entry that a body may not use.
+RESERVED_KEYS = frozenset({"v", "seq", "type", "time", "subject", "actor", "about"})
+
+#: Entries one integration batch takes at most.
+INTEGRATE_BATCH = 5000
+
+#: PostgreSQL advisory lock key of the integrator ("tahtolog" in ASCII).
+INTEGRATOR_LOCK = 0x746168746F6C6F67
 
 
 def iso(dt: datetime) -> str:
@@ -46,85 +82,70 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def log_append(
-    *,
-    event_type: EventType | str,
-    occurred_at: datetime | None = None,
-    subject_id: UUID | None = None,
-    actor_id: UUID | None = None,
-    consent_id: UUID | None = None,
-    consent_lineage: UUID | None = None,
-    kind: str = "",
-    recipient: str = "",
-    purpose: str = "",
-    outcome: str = "",
-    body: dict[str, Any] | None = None,
-) -> LogEntry:
-    """Append one entry; must run inside the transaction of the change it records."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("log_append must run inside the transaction of the change it logs")
-    occurred_at = occurred_at or timezone.now()
-    # The row lock serialises appends; get_or_create covers a freshly flushed test database.
-    head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
-    seq = head.size
-    entry_obj = _jsonable(
-        {
-            "v": ENTRY_VERSION,
-            "seq": seq,
-            "type": str(event_type),
-            "time": occurred_at,
-            "subject": subject_id,
-            "actor": actor_id,
-            **(body or {}),
-        }
-    )
-    entry_bytes = rfc8785.dumps(entry_obj)
-    columns = entry_columns(entry_obj)
-    given = {
-        "event_type": str(event_type),
-        "occurred_at": occurred_at,
-        "subject_id": subject_id,
-        "actor_id": actor_id,
-        "consent_id": consent_id,
-        "consent_lineage": consent_lineage,
-        "kind": kind,
-        "recipient": recipient,
-        "purpose": purpose,
-        "outcome": outcome,
-    }
-    # Every searchable column comes from the hashed entry; a caller whose columns say
-    # something the entry does not would put unproven data in front of the regulator.
-    differ = [name for name, value in given.items() if columns[name] != value]
-    if differ:
-        raise ValueError(
-            "log_append: the columns "
-            + ", ".join(f"{n}={given[n]!r} (the entry says {columns[n]!r})" for n in differ)
-            + " are not what the hashed entry says"
-        )
-    leaf = merkle.leaf_hash(entry_bytes)
-    frontier = [bytes.fromhex(h) for h in head.frontier]
-    frontier, new_nodes = merkle.frontier_append(frontier, seq, leaf)
-    row = LogEntry.objects.create(
-        seq=seq, entry=entry_bytes.decode("utf-8"), leaf_hash=leaf, **columns
-    )
-    if new_nodes:
-        LogNode.objects.bulk_create(
-            [LogNode(key=node_key(level, index), hash=h) for level, index, h in new_nodes]
-        )
-    head.size = seq + 1
-    head.frontier = [h.hex() for h in frontier]
-    head.save(update_fields=["size", "frontier"])
-    return row
+# --- The entry format -------------------------------------------------------------------
 
 
-# --- Columns derived from the entry ------------------------------------------------------
+def person_ref(person_id: UUID | None) -> str | None:
+    """How an entry names a person. Every person identifier in an entry goes through here.
 
-#: Lengths of the searchable text columns (LogEntry's max_length).
-_COLUMN_LENGTHS = {"kind": 32, "recipient": 128, "purpose": 64, "outcome": 8}
+    Today the person's pseudonymous id as text; turning it into a keyed pseudonym (for
+    crypto-shredding) changes this function and a key table, not the entry format.
+    """
+    return None if person_id is None else str(person_id)
 
 
 class EntryFormatError(ValueError):
     """A stored entry is not a log entry this code can read; the message says what is wrong."""
+
+
+def person_id_from_ref(ref: object, *, field: str) -> UUID | None:
+    """The person id a `person_ref` names (the column value); ValueError saying where."""
+    if ref is None:
+        return None
+    if not isinstance(ref, str):
+        raise EntryFormatError(f"entry field {field!r} must be a string, got {type(ref).__name__}")
+    try:
+        return UUID(ref)
+    except ValueError:
+        raise EntryFormatError(
+            f"entry field {field!r} is not a person reference: {ref!r}"
+        ) from None
+
+
+def _parse_time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise EntryFormatError(f"entry field 'time' must be a string, got {type(value).__name__}")
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise EntryFormatError(
+            f"entry field 'time' must be UTC with microseconds and a Z, got {value!r}"
+        ) from None
+
+
+def _uuid_field(about: dict[str, Any], key: str) -> UUID | None:
+    value = about.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EntryFormatError(f"entry field 'about.{key}' must be a string")
+    try:
+        return UUID(value)
+    except ValueError:
+        raise EntryFormatError(f"entry field 'about.{key}' is not a UUID: {value!r}") from None
+
+
+def _str_field(about: dict[str, Any], key: str) -> str:
+    value = about.get(key, "")
+    if not isinstance(value, str):
+        raise EntryFormatError(f"entry field 'about.{key}' must be a string")
+    return value
+
+
+# --- Columns of v1 entries (derived from the body) -----------------------------------
+
+#: Lengths of the searchable text columns (LogEntry's max_length).
+_COLUMN_LENGTHS = {"kind": 32, "recipient": 128, "purpose": 64, "outcome": 8}
 
 
 def _uuid(value: Any, where: str) -> UUID | None:
@@ -156,35 +177,12 @@ def _decision_recipient(recipient: dict[str, Any]) -> str:
     return "kanta-phr" if recipient.get("kantaPhr") else ""
 
 
-def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
-    """Every searchable column of a log entry, derived from the hashed entry alone.
-
-    The one derivation: `log_append` fills the columns with it and `verify_log` checks every
-    stored row against it, so search, drill-down, statistics and export show only what the
-    signed tree proves. Raises EntryFormatError for an entry it cannot read.
-    """
-    if not isinstance(entry_obj, dict):
-        raise EntryFormatError("the entry is not a JSON object")
-    event_type = entry_obj.get("type")
-    if not isinstance(event_type, str) or not event_type:
-        raise EntryFormatError("the entry has no event type")
-    time = entry_obj.get("time")
-    try:
-        occurred_at = datetime.strptime(str(time), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise EntryFormatError(f"the entry's time {time!r} is not a UTC timestamp") from None
-    columns: dict[str, Any] = {
-        "event_type": event_type,
-        "occurred_at": occurred_at,
-        "subject_id": _uuid(entry_obj.get("subject"), "subject"),
-        "actor_id": _uuid(entry_obj.get("actor"), "actor"),
-        "consent_id": None,
-        "consent_lineage": None,
-        "kind": "",
-        "recipient": "",
-        "purpose": "",
-        "outcome": "",
-    }
+def _v1_columns(entry_obj: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    """The remaining columns of a v1 entry (written before `about`), from its body's shape."""
+    event_type = columns["event_type"]
+    columns.update(
+        consent_id=None, consent_lineage=None, kind="", recipient="", purpose="", outcome=""
+    )
     family = event_type.split(".", 1)[0]
     consent: dict[str, Any] = {}
     if family == "consent":
@@ -212,6 +210,320 @@ def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def entry_columns(entry_obj: dict[str, Any]) -> dict[str, Any]:
+    """The searchable columns of a log entry, derived from the hashed entry alone.
+
+    `log_append` fills the columns with exactly this, so a checker can recompute them from
+    the entry text and compare. A v2 entry names them under `about`; a v1 entry (written before
+    `about`) yields them from its body's shape. Raises EntryFormatError (a ValueError)
+    saying which field is wrong.
+    """
+    if not isinstance(entry_obj, dict):
+        raise EntryFormatError(f"a log entry is a JSON object, got {type(entry_obj).__name__}")
+    version = entry_obj.get("v")
+    if version not in (1, 2):
+        raise EntryFormatError(f"unknown log entry version {version!r} (known: 1, 2)")
+    event_type = entry_obj.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise EntryFormatError("entry field 'type' must be a non-empty string")
+    columns: dict[str, Any] = {
+        "event_type": event_type,
+        "occurred_at": _parse_time(entry_obj.get("time")),
+        "subject_id": person_id_from_ref(entry_obj.get("subject"), field="subject"),
+        "actor_id": person_id_from_ref(entry_obj.get("actor"), field="actor"),
+    }
+    if version == 1:
+        return _v1_columns(entry_obj, columns)
+    about = entry_obj.get("about", {})
+    if not isinstance(about, dict):
+        raise EntryFormatError("entry field 'about' must be an object")
+    columns.update(
+        consent_id=_uuid_field(about, "consent"),
+        consent_lineage=_uuid_field(about, "lineage"),
+        kind=_str_field(about, "kind"),
+        recipient=_str_field(about, "recipient"),
+        purpose=_str_field(about, "purpose"),
+        outcome=_str_field(about, "outcome"),
+    )
+    return columns
+
+
+def entry_v2(
+    *,
+    event_type: str,
+    occurred_at: datetime,
+    subject_id: UUID | None,
+    actor_id: UUID | None,
+    about: dict[str, Any],
+    body: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The JSON object of a v2 entry (before canonicalisation)."""
+    clash = sorted(RESERVED_KEYS & set(body or {}))
+    if clash:
+        raise EntryFormatError(f"log entry body may not use the reserved keys {clash}")
+    about = {k: v for k, v in about.items() if v not in (None, "")}
+    obj: dict[str, Any] = _jsonable(
+        {
+            "v": ENTRY_VERSION,
+            "type": event_type,
+            "time": occurred_at,
+            "subject": person_ref(subject_id),
+            "actor": person_ref(actor_id),
+            "about": about or None,
+            **(body or {}),
+        }
+    )
+    return obj
+
+
+def log_append(
+    *,
+    event_type: EventType | str,
+    occurred_at: datetime | None = None,
+    subject_id: UUID | None = None,
+    actor_id: UUID | None = None,
+    consent_id: UUID | None = None,
+    consent_lineage: UUID | None = None,
+    kind: str = "",
+    recipient: str = "",
+    purpose: str = "",
+    outcome: str = "",
+    body: dict[str, Any] | None = None,
+) -> LogEntry:
+    """Record one entry; must run inside the transaction of the change it records.
+
+    One INSERT, no lock: the entry gets its leaf index when the integrator takes it after
+    commit (the returned row's `seq` is None until then).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("log_append must run inside the transaction of the change it logs")
+    entry_obj = entry_v2(
+        event_type=str(event_type),
+        occurred_at=occurred_at or timezone.now(),
+        subject_id=subject_id,
+        actor_id=actor_id,
+        about={
+            "consent": consent_id,
+            "lineage": consent_lineage,
+            "kind": kind,
+            "recipient": recipient,
+            "purpose": purpose,
+            "outcome": outcome,
+        },
+        body=body,
+    )
+    entry_bytes = rfc8785.dumps(entry_obj)
+    columns = entry_columns(entry_obj)
+    for name in ("kind", "recipient", "purpose", "outcome"):
+        _check_column(name, columns[name])
+    values = {
+        **columns,
+        "entry": entry_bytes.decode("utf-8"),
+        "leaf_hash": merkle.leaf_hash(entry_bytes),
+    }
+    row = LogEntry(**values)
+    # One plain INSERT (the ORM's save() costs as much again as the statement itself).
+    fields = [_FIELDS[name] for name in _COLUMNS]
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(_insert_sql(), params)
+        row.id = cur.fetchone()[0]
+    row._state.adding = False
+    row._state.db = connection.alias
+    row.__dict__["leaf_seq"] = None  # pending integration (spares `seq` a query)
+    return row
+
+
+def _check_column(name: str, value: str) -> None:
+    """A searchable text column must fit its column (and PostgreSQL text holds no NUL)."""
+    limit = _FIELDS[name].max_length
+    if limit is not None and len(value) > limit:
+        raise EntryFormatError(
+            f"log entry {name} is longer than {limit} characters: {value[:20]!r}…"
+        )
+    if "\x00" in value:
+        raise EntryFormatError(f"log entry {name} contains a NUL character")
+
+
+_COLUMNS = (
+    "event_type",
+    "occurred_at",
+    "subject_id",
+    "actor_id",
+    "consent_id",
+    "consent_lineage",
+    "kind",
+    "recipient",
+    "purpose",
+    "outcome",
+    "entry",
+    "leaf_hash",
+)
+
+
+_FIELDS: "dict[str, Field[Any, Any]]" = {f.name: f for f in LogEntry._meta.concrete_fields}
+
+
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"INSERT INTO {quote(LogEntry._meta.db_table)} "  # noqa: S608 - names of our own table
+        f"({', '.join(quote(c) for c in _COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) RETURNING {quote('id')}"
+    )
+
+
+# --- Integrating ------------------------------------------------------------------------
+
+#: Visible (so committed) entries without a leaf from the horizon on, in the order they will
+#: be integrated, and the xmin of the same snapshot (one statement: one snapshot). Every
+#: transaction id below that xmin has ended, so every entry it will ever have is visible now:
+#: the next scan may start there. Entries of transactions still running are simply not
+#: visible yet, and are found by a later scan (their ids are at least xmin).
+_PG_CANDIDATES = """
+WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+SELECT snap.xmin::text, c.id, c.leaf_hash, c.txid::text
+FROM snap LEFT JOIN LATERAL (
+    SELECT e.id, e.leaf_hash, e.txid FROM consents_logentry e
+    WHERE e.txid >= %s::text::xid8
+      AND NOT EXISTS (SELECT 1 FROM consents_logleaf l WHERE l.entry_id = e.id)
+    ORDER BY e.txid, e.id
+    LIMIT %s
+) c ON true
+"""
+
+
+def _candidates(horizon: int, limit: int) -> tuple[list[tuple[int, bytes]], int]:
+    """The next committed entries to integrate, and the horizon once they are integrated."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(_PG_CANDIDATES, [str(horizon), limit])
+            fetched = cur.fetchall()
+        xmin = int(fetched[0][0])
+        rows = [(int(r[1]), bytes(r[2])) for r in fetched if r[1] is not None]
+        if len(rows) < limit:
+            return rows, max(horizon, xmin)
+        # Cut by the limit: entries of the last transaction taken may remain.
+        return rows, max(horizon, min(xmin, int(fetched[-1][3])))
+    rows = [
+        (entry_id, bytes(leaf))
+        for entry_id, leaf in LogEntry.objects.filter(id__gt=horizon, leaf__isnull=True)
+        .order_by("id")
+        .values_list("id", "leaf_hash")[:limit]
+    ]
+    return rows, rows[-1][0] if rows else horizon
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    size: int
+    entries: int
+
+
+def _integrate_batch(limit: int, pause: Callable[[int], None] | None = None) -> BatchResult:
+    """Integrate up to `limit` committed entries in one transaction; sign the new head."""
+    with transaction.atomic():
+        head = LogBatch.objects.order_by("-size").first()
+        size = head.size if head else 0
+        frontier = [bytes.fromhex(h) for h in head.frontier] if head else []
+        rows, horizon = _candidates(head.horizon if head else 0, limit)
+        if not rows:
+            return BatchResult(size, 0)
+        leaves: list[LogLeaf] = []
+        nodes: list[LogNode] = []
+        for offset, (entry_id, leaf) in enumerate(rows):
+            seq = size + offset
+            frontier, completed = merkle.frontier_append(frontier, seq, leaf)
+            leaves.append(LogLeaf(seq=seq, entry_id=entry_id, leaf_hash=leaf))
+            nodes.extend(LogNode(key=node_key(lv, ix), hash=h) for lv, ix, h in completed)
+        LogLeaf.objects.bulk_create(leaves, batch_size=INTEGRATE_BATCH)
+        if pause is not None:  # tests: stop here to kill the integrator mid-batch
+            pause(len(leaves))
+        LogNode.objects.bulk_create(nodes, batch_size=INTEGRATE_BATCH)
+        new_size = size + len(rows)
+        root = merkle.frontier_root(frontier, new_size)
+        now = timezone.now()
+        LogBatch.objects.create(
+            size=new_size,
+            entries=len(rows),
+            frontier=[h.hex() for h in frontier],
+            root_hash=root,
+            horizon=horizon,
+            integrated_at=now,
+        )
+        _sign(new_size, root, now)
+    return BatchResult(new_size, len(rows))
+
+
+_local_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _integrator_lock() -> Iterator[bool]:
+    """Hold the one-integrator guard if free: a PostgreSQL advisory lock (session level, so
+    it goes with a killed process's connection); on SQLite, where writers are serialised
+    anyway, a lock within the process."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", [INTEGRATOR_LOCK])
+            got = bool(cur.fetchone()[0])
+        try:
+            yield got
+        finally:
+            if got:
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", [INTEGRATOR_LOCK])
+        return
+    got = _local_lock.acquire(blocking=False)
+    try:
+        yield got
+    finally:
+        if got:
+            _local_lock.release()
+
+
+def log_integrate(
+    *,
+    batch: int = INTEGRATE_BATCH,
+    max_batches: int | None = None,
+    pause: Callable[[int], None] | None = None,
+) -> int:
+    """Integrate every committed entry not yet in the tree; return how many were integrated.
+
+    Returns 0 at once when another integrator holds the guard. `pause` is for tests only.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
+    done = 0
+    with _integrator_lock() as got:
+        if not got:
+            return 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            result = _integrate_batch(batch, pause)
+            batches += 1
+            done += result.entries
+            if result.entries < batch:
+                break
+    return done
+
+
+def log_integrator_run(*, poll: float = 0.1, stop: Callable[[], bool] | None = None) -> None:
+    """Integrate forever (until `stop()`): the merge delay is at most `poll` + one batch."""
+    while stop is None or not stop():
+        try:
+            done = log_integrate()
+        except DatabaseError:  # the database went away or refused a batch: nothing was lost
+            logger.exception("log integration failed; retrying in %s s", 10 * poll)
+            connection.close()  # a fresh connection next time
+            time.sleep(10 * poll)
+            continue
+        if done:
+            logger.info("integrated %d log entries; tree size %d", done, log_head().size)
+        else:
+            time.sleep(poll)
+
+
 # --- Reading the tree -------------------------------------------------------------------
 
 
@@ -221,7 +533,7 @@ def _perfect_from_db() -> Callable[[int, int], bytes]:
     def perfect(level: int, index: int) -> bytes:
         if (level, index) not in cache:
             if level == 0:
-                value = LogEntry.objects.values_list("leaf_hash", flat=True).get(seq=index)
+                value = LogLeaf.objects.values_list("leaf_hash", flat=True).get(seq=index)
             else:
                 value = LogNode.objects.values_list("hash", flat=True).get(
                     key=node_key(level, index)
@@ -243,26 +555,12 @@ class Head:
     root_hash: bytes
 
 
-def _current_head() -> LogHead:
-    return LogHead.objects.filter(id=1).first() or LogHead(id=1, size=0, frontier=[])
-
-
 def log_head() -> Head:
-    """The current size and root, computed from the stored right edge."""
-    head = _current_head()
-    frontier = [bytes.fromhex(h) for h in head.frontier]
-    return Head(head.size, merkle.frontier_root(frontier, head.size))
-
-
-def iter_integrated(*, start: int = 0, batch: int = 2000) -> Iterator[LogEntry]:
-    """Every integrated entry from leaf index `start` on, in leaf order, read in batches."""
-    last = start - 1
-    while True:
-        rows = list(LogEntry.objects.filter(seq__gt=last).order_by("seq")[:batch])
-        yield from rows
-        if len(rows) < batch:
-            return
-        last = rows[-1].seq
+    """The size and root after the newest integration batch."""
+    head = LogBatch.objects.order_by("-size").values_list("size", "root_hash").first()
+    if head is None:
+        return Head(0, merkle.EMPTY_ROOT)
+    return Head(head[0], bytes(head[1]))
 
 
 class ProofError(ValueError):
@@ -270,7 +568,7 @@ class ProofError(ValueError):
 
 
 def inclusion_proof(*, seq: int, tree_size: int) -> list[bytes]:
-    current = _current_head().size
+    current = log_head().size
     if not 0 < tree_size <= current:
         raise ProofError(f"tree_size must be between 1 and the log's size {current}")
     if not 0 <= seq < tree_size:
@@ -279,7 +577,7 @@ def inclusion_proof(*, seq: int, tree_size: int) -> list[bytes]:
 
 
 def consistency_proof(*, first: int, second: int) -> list[bytes]:
-    current = _current_head().size
+    current = log_head().size
     if not 0 <= first <= second <= current:
         raise ProofError(f"need 0 <= first <= second <= the log's size {current}")
     return merkle.consistency_proof(first, second, subtree_hash_source())
@@ -287,30 +585,98 @@ def consistency_proof(*, first: int, second: int) -> list[bytes]:
 
 def root_at(tree_size: int) -> bytes:
     """Root hash of the log as it was at `tree_size` entries."""
-    current = _current_head().size
+    current = log_head().size
     if not 0 <= tree_size <= current:
         raise ProofError(f"tree_size must be between 0 and the log's size {current}")
     return merkle.root_hash(subtree_hash_source(), tree_size)
 
 
+def iter_integrated(start: int = 0, *, batch: int = 1000) -> Iterator[LogEntry]:
+    """The integrated entries from leaf index `start` on, in leaf order, read in batches.
+
+    Each row also carries `tree_leaf_hash`, the leaf hash its LogLeaf holds (checkers compare
+    it with the entry's own)."""
+    if start < 0 or batch < 1:
+        raise ValueError(f"need start >= 0 and batch >= 1, got start={start}, batch={batch}")
+    next_seq = start
+    while True:
+        rows = list(
+            LogEntry.objects.filter(leaf__seq__gte=next_seq)
+            .annotate(tree_leaf_hash=F("leaf__leaf_hash"))
+            .order_by("leaf__seq")[:batch]
+        )
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].seq
+        assert last is not None  # filtered on seq, so every row is integrated
+        next_seq = last + 1
+
+
+@dataclass(frozen=True)
+class EntryPlace:
+    """Where an entry stands: its leaf index once integrated, None while pending."""
+
+    entry_id: int
+    leaf_hash: bytes
+    seq: int | None
+
+    @property
+    def pending(self) -> bool:
+        return self.seq is None
+
+
+def entry_place(*, entry_id: int | None = None, leaf_hash: bytes | None = None) -> EntryPlace:
+    """Look an entry up by its id, or an integrated one by its leaf hash.
+
+    Raises LogEntry.DoesNotExist if there is none."""
+    if (entry_id is None) == (leaf_hash is None):
+        raise ValueError("give exactly one of entry_id and leaf_hash")
+    if entry_id is not None:
+        eid, leaf, seq = LogEntry.objects.values_list("id", "leaf_hash", "leaf__seq").get(
+            id=entry_id
+        )
+        return EntryPlace(eid, bytes(leaf), seq)
+    assert leaf_hash is not None
+    found = LogLeaf.objects.filter(leaf_hash=leaf_hash).values_list("entry_id", "seq").first()
+    if found is not None:
+        return EntryPlace(found[0], leaf_hash, found[1])
+    # Only integrated leaves are indexed by hash; a pending entry is found by its id.
+    raise LogEntry.DoesNotExist(
+        f"no integrated log entry has the leaf hash {b64(leaf_hash)} "
+        "(an entry pending integration is found by its entry id)"
+    )
+
+
+# --- Signed tree heads ------------------------------------------------------------------
+
+
+def _sign(size: int, root: bytes, now: datetime) -> TreeHead:
+    key = keys.signing_key()
+    timestamp_ms = int(now.timestamp() * 1000)
+    signature = treehead.sign_tree_head(key.private_key, size, timestamp_ms, root)
+    return TreeHead.objects.create(
+        tree_size=size,
+        timestamp_ms=timestamp_ms,
+        root_hash=root,
+        signature=signature,
+        key_id=key.kid,
+    )
+
+
 def tree_head_sign(*, now: datetime | None = None) -> TreeHead:
-    """Sign the current head, or return the head already signed at this size."""
+    """Sign the current head, or return the head already signed at this size.
+
+    The integrator signs every batch's head; this covers the empty log and heads signed
+    before a key rotation.
+    """
     head = log_head()
     existing = TreeHead.objects.filter(tree_size=head.size).first()
     if existing is not None:
         return existing
-    key = keys.signing_key()
-    timestamp_ms = int((now or timezone.now()).timestamp() * 1000)
-    signature = treehead.sign_tree_head(key.private_key, head.size, timestamp_ms, head.root_hash)
     try:
         with transaction.atomic():
-            return TreeHead.objects.create(
-                tree_size=head.size,
-                timestamp_ms=timestamp_ms,
-                root_hash=head.root_hash,
-                signature=signature,
-                key_id=key.kid,
-            )
+            return _sign(head.size, head.root_hash, now or timezone.now())
     except IntegrityError:  # another process signed this size first: theirs stands
         return TreeHead.objects.get(tree_size=head.size)
 

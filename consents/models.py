@@ -123,14 +123,35 @@ class Mandate(models.Model):
         return f"{self.agent_id} for {self.principal_id} ({self.basis})"
 
 
-class LogEntry(models.Model):
-    """One leaf of the tamper-evident log. The database refuses UPDATE and DELETE.
+class LogEntryQuerySet(models.QuerySet["LogEntry"]):
+    """Every entry carries its leaf index (`seq`): None until the integrator has placed it."""
 
-    `entry` is the canonical JSON (RFC 8785) that was hashed; the other columns are copies
-    of some of its fields, kept only so that the log can be searched.
+    def integrated(self) -> "LogEntryQuerySet":
+        """Only the entries that have a leaf index (are in the Merkle tree), i.e. proven."""
+        return self.filter(leaf__isnull=False)
+
+
+class LogEntryManager(models.Manager["LogEntry"]):
+    def get_queryset(self) -> LogEntryQuerySet:
+        return LogEntryQuerySet(self.model, using=self._db).annotate(leaf_seq=F("leaf__seq"))
+
+    def integrated(self) -> LogEntryQuerySet:
+        return self.get_queryset().integrated()
+
+
+class LogEntry(models.Model):
+    """One entry of the tamper-evident log, recorded by the request that made it.
+
+    `entry` is the canonical JSON (RFC 8785) that was hashed; the other columns are derived
+    from it by `consents.log.entry_columns`, kept only so that the log can be searched. The
+    entry gets its place in the Merkle tree (its leaf index, `seq`) later, from the
+    integrator, as a LogLeaf row: the request's transaction only inserts this row. The
+    database refuses UPDATE and DELETE.
     """
 
-    seq = models.BigIntegerField(primary_key=True, help_text="Leaf index, from 0, no gaps")
+    id = models.BigAutoField(
+        primary_key=True, help_text="Entry id, assigned at insert; not the leaf index"
+    )
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     occurred_at = models.DateTimeField()
     subject_id = models.UUIDField(null=True, blank=True)
@@ -144,26 +165,57 @@ class LogEntry(models.Model):
     entry = models.TextField(help_text="Canonical JSON (RFC 8785) of the entry, as hashed")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || entry)")
 
+    #: Entries read through it carry their leaf index (see `seq`) from the same query;
+    #: filter and order on `leaf__seq`.
+    objects = LogEntryManager()
+
     class Meta:
         verbose_name_plural = "log entries"
         indexes = [
-            models.Index(fields=["subject_id", "seq"], name="log_subject"),
-            models.Index(fields=["consent_lineage", "seq"], name="log_lineage"),
+            models.Index(fields=["subject_id", "id"], name="log_subject"),
+            models.Index(fields=["consent_lineage", "id"], name="log_lineage"),
             models.Index(fields=["consent_id", "event_type", "occurred_at"], name="log_consent"),
-            models.Index(fields=["recipient", "seq"], name="log_recipient"),
+            models.Index(fields=["recipient", "id"], name="log_recipient"),
             models.Index(fields=["event_type", "occurred_at"], name="log_type_time"),
-            models.Index(fields=["event_type", "seq"], name="log_type_seq"),
+            models.Index(fields=["event_type", "id"], name="log_type_seq"),
             models.Index(fields=["occurred_at"], name="log_time"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.event_type}"
+        return f"entry {self.id} {self.event_type}"
+
+    @property
+    def seq(self) -> int | None:
+        """The leaf index (LogLeaf.seq); None while the entry is pending integration."""
+        if "leaf_seq" in self.__dict__:
+            value: int | None = self.__dict__["leaf_seq"]
+            return value
+        return LogLeaf.objects.filter(entry_id=self.id).values_list("seq", flat=True).first()
+
+
+class LogLeaf(models.Model):
+    """The place of one entry in the Merkle tree, written by the integrator. Append-only.
+
+    Both `seq` (the leaf index, from 0, no gaps) and `entry` are unique, so no entry is
+    integrated twice and no index is given twice. `leaf_hash` repeats the entry's leaf hash
+    so that proofs read only this table and LogNode.
+    """
+
+    seq = models.BigIntegerField(primary_key=True, help_text="Leaf index, from 0, no gaps")
+    entry = models.OneToOneField(LogEntry, on_delete=models.PROTECT, related_name="leaf")
+    leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || entry)")
+
+    class Meta:
+        indexes = [models.Index(fields=["leaf_hash"], name="logleaf_hash")]
+
+    def __str__(self) -> str:
+        return f"leaf {self.seq} = entry {self.entry_id}"
 
 
 class LogNode(models.Model):
     """Hash of a complete subtree of 2**level leaves starting at leaf index * 2**level.
 
-    Level 0 lives in LogEntry.leaf_hash; this holds levels 1 and up, so that any proof
+    Level 0 lives in LogLeaf.leaf_hash; this holds levels 1 and up, so that any proof
     needs O(log n) reads. `key` packs (level, index) as index << 6 | level.
     """
 
@@ -174,17 +226,29 @@ class LogNode(models.Model):
         return f"level {self.key & 63} index {self.key >> 6}"
 
 
-class LogHead(models.Model):
-    """The single row that serialises appends: the size and the right edge of the tree."""
+class LogBatch(models.Model):
+    """One integration batch: the tree's size, right edge and root after it. Append-only.
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    size = models.BigIntegerField(default=0)
+    The newest row (largest size) is the log's head. `horizon` is where the integrator's
+    next scan for committed entries starts (on PostgreSQL a transaction id, xid8; on SQLite
+    an entry id); every entry below it is integrated.
+    """
+
+    size = models.BigIntegerField(primary_key=True, help_text="Tree size after this batch")
+    entries = models.IntegerField(help_text="Entries this batch integrated")
     frontier = models.JSONField(
         default=list, help_text="Hex hashes of the complete subtrees on the right edge, left first"
     )
+    root_hash = models.BinaryField(max_length=32)
+    horizon = models.BigIntegerField(default=0)
+    integrated_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="loghead_singleton")]
+        verbose_name_plural = "log batches"
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=0), name="logbatch_size_nonnegative"),
+            models.CheckConstraint(condition=Q(entries__gte=0), name="logbatch_entries"),
+        ]
 
     def __str__(self) -> str:
         return f"log of {self.size} entries"
@@ -208,7 +272,12 @@ class Receipt(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="receipts")
-    log_seq = models.BigIntegerField(help_text="The log entry this receipt is for")
+    log_entry = models.ForeignKey(
+        LogEntry,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        help_text="The log entry this receipt is for (cited by id and leaf hash)",
+    )
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     issued_at = models.DateTimeField()
     jws = models.TextField(help_text="Compact JWS (alg Ed25519, RFC 9864) over the receipt JSON")
@@ -281,7 +350,9 @@ class IntegrityCheck(models.Model):
     receipts = models.IntegerField(default=0)
     witnessed_size = models.BigIntegerField(null=True, blank=True)
     problems = models.JSONField(default=list, help_text="What failed, in words")
-    log_seq = models.BigIntegerField(null=True, blank=True, help_text="Its audit.integrity entry")
+    log_entry_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Its audit.integrity entry (LogEntry id)"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["-finished_at"], name="integrity_latest")]

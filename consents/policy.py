@@ -156,7 +156,9 @@ class Decision:
     consent_version: int | None = None
     permitted_categories: frozenset[str] = frozenset()
     detail_code: str = ""  # e.g. the DUO rule that failed
-    log_seq: int | None = field(default=None, compare=False)
+    # The decision's log entry: its id and leaf hash (its leaf index comes at integration).
+    log_entry_id: int | None = field(default=None, compare=False)
+    log_leaf_hash: bytes | None = field(default=None, compare=False)
 
     @property
     def outcome(self) -> str:
@@ -401,7 +403,13 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
                 },
             },
         )
-    return Decision(**{**decision.__dict__, "log_seq": entry.seq})
+    return Decision(
+        **{
+            **decision.__dict__,
+            "log_entry_id": entry.id,
+            "log_leaf_hash": bytes(entry.leaf_hash),
+        }
+    )
 
 
 def decide_preview(request: DecisionRequest, consents: list[Consent] | None = None) -> Decision:

@@ -2,7 +2,9 @@
 
 The payload follows the Kantara Consent Receipt v1.1 and ISO/IEC TS 27560 fields, plus
 Tahto's own (the event, the consent version, the actor, the notice hash and the position of
-the event in the tamper-evident log); its schema is ``schemas/receipt.v1.json``. It never
+the event's entry in the tamper-evident log, by entry id and leaf hash); its schema is
+``schemas/receipt.v2.json`` (receipts issued before the log integrated entries after commit
+are ``schemas/receipt.v1.json``, citing a leaf index, and still verify). It never
 holds the personal identity code, only the subject's pseudonymous id.
 
 Signing: the JWS payload is the RFC 8785 canonical JSON of the receipt, signed with the
@@ -44,7 +46,9 @@ from .kinds import kind_spec
 from .models import Consent
 from .times import iso_utc
 
-RECEIPT_VERSION = "tahto-receipt/1"
+RECEIPT_VERSION = "tahto-receipt/2"
+#: Versions `receipt_verify` accepts: /1 (log position as leaf index) is still valid.
+RECEIPT_VERSIONS = frozenset({"tahto-receipt/1", RECEIPT_VERSION})
 RECEIPT_TYP = "tahto-receipt+jwt"
 RECEIPT_ALG = keys.JWS_ALG
 ACTOR_ROLES = frozenset({"self", "guardian", "mandate"})
@@ -114,13 +118,16 @@ def receipt_payload(
     event_type: str,
     actor_id: UUID,
     actor_role: str,
-    log_seq: int,
+    log_entry_id: int,
     leaf_hash: bytes,
     issued_at: datetime,
     receipt_id: UUID,
     language: str = "fi",
 ) -> dict[str, Any]:
-    """Build the receipt (schemas/receipt.v1.json) for one event on ``consent``."""
+    """Build the receipt (schemas/receipt.v2.json) for one event on ``consent``.
+
+    ``log_entry_id`` and ``leaf_hash`` name the event's log entry: the receipt is issued in
+    the entry's own transaction, before the entry has a leaf index."""
     if actor_role not in ACTOR_ROLES:
         raise ValueError(f"actor_role must be one of {sorted(ACTOR_ROLES)}, got {actor_role!r}")
     if language not in LANGUAGES:
@@ -165,7 +172,7 @@ def receipt_payload(
         "event": event_type,
         "consent": consent_body,
         "actor": {"id": str(actor_id), "role": actor_role},
-        "log": {"seq": log_seq, "leafHash": base64.b64encode(leaf_hash).decode("ascii")},
+        "log": {"entry": log_entry_id, "leafHash": base64.b64encode(leaf_hash).decode("ascii")},
     }
     # The schema has no null: a consent given without a recorded notice leaves the field out.
     if consent.notice_id:
@@ -287,8 +294,10 @@ def receipt_verify(token: str, jwks: dict[str, Any]) -> dict[str, Any]:
         payload = json.loads(obj.payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReceiptInvalid(f"malformed: the payload is not JSON: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("version") != RECEIPT_VERSION:
-        raise ReceiptInvalid(f"malformed: the payload is not a {RECEIPT_VERSION} receipt")
+    if not isinstance(payload, dict) or payload.get("version") not in RECEIPT_VERSIONS:
+        raise ReceiptInvalid(
+            f"malformed: the payload is not a receipt of {' or '.join(sorted(RECEIPT_VERSIONS))}"
+        )
     return payload
 
 

@@ -177,7 +177,7 @@ def _record(
             event_type=str(event),
             actor_id=UUID(actor.id),
             actor_role=role,
-            log_seq=entry.seq,
+            log_entry_id=entry.id,
             leaf_hash=bytes(entry.leaf_hash),
             issued_at=at,
             receipt_id=receipt_id,
@@ -187,7 +187,7 @@ def _record(
         Receipt.objects.create(
             id=receipt_id,
             consent=consent,
-            log_seq=entry.seq,
+            log_entry=entry,
             event_type=str(event),
             issued_at=at,
             jws=receipts.receipt_sign(payload),

@@ -290,6 +290,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "expire-consents": {"task": "consents.tasks.consents_expire_task", "schedule": 60.0},
     "sign-tree-head": {"task": "consents.tasks.log_sign_tree_head_task", "schedule": 60.0},
+    # The integrator process (manage.py log_integrator, started by bin/run-service) integrates
+    # within a tenth of a second; this covers a deployment that runs only workers.
+    "integrate-log": {
+        "task": "consents.tasks.log_integrate_task",
+        "schedule": float(os.environ.get("TAHTO_LOG_INTEGRATE_SECONDS", "2")),
+    },
     # The whole log, its columns, consents and receipts against the hashed entries and the
     # witnessed checkpoints; the result is stored, shown to regulators and logged.
     "integrity-check": {

@@ -184,11 +184,12 @@ def grant(subject: Person, kind: str, actor: Person | None = None, **kwargs: Any
 
 
 class _Triggers:
-    """The append-only triggers of every migration that wrote some (0002 and 0008)."""
+    """The append-only triggers of every migration that wrote some for all its tables (0002
+    and 0010); 0006's SQLite triggers of the tables it rebuilt are in `_log_triggers`."""
 
     modules = [
         importlib.import_module("consents.migrations.0002_append_only_triggers"),
-        importlib.import_module("consents.migrations.0008_append_only_witness_tables"),
+        importlib.import_module("consents.migrations.0010_append_only_witness_tables"),
     ]
 
     @classmethod
@@ -203,6 +204,20 @@ class _Triggers:
 
 
 _triggers = _Triggers
+_log_triggers = importlib.import_module("consents.migrations.0006_log_sequence")
+
+
+class RawEditor:
+    """Just enough of a schema editor for the trigger migrations: runs each statement as is.
+
+    A real SQLite schema editor checks every foreign key when it closes, and so would refuse
+    to close over the dangling references a test's attacker leaves behind."""
+
+    connection = connection
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
 
 
 @pytest.fixture
@@ -213,8 +228,8 @@ def _restore_append_only(django_db_blocker: Any) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET session_replication_role = origin")
         else:
-            with connection.schema_editor() as editor:
-                _triggers.forwards(None, editor)
+            _triggers.forwards(None, RawEditor())
+            _log_triggers.sqlite_triggers_forwards(RawEditor())
 
 
 @pytest.fixture
@@ -226,8 +241,8 @@ def committed_db(_restore_append_only: None, transactional_db: None) -> Iterator
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
     else:
-        with connection.schema_editor() as editor:
-            _triggers.backwards(None, editor)
+        _triggers.backwards(None, RawEditor())
+        _log_triggers.sqlite_triggers_backwards(RawEditor())
 
 
 def days(n: float) -> timedelta:

@@ -98,7 +98,11 @@ HistorySerializer = inline_serializer(
         "entries": inline_serializer(
             "ConsentHistoryEntry",
             {
-                "seq": serializers.IntegerField(help_text="Position in the log"),
+                "entryId": serializers.IntegerField(help_text="Id of the log entry"),
+                "seq": serializers.IntegerField(
+                    allow_null=True,
+                    help_text="Leaf index in the log; null while pending integration",
+                ),
                 "type": serializers.CharField(help_text="Event type, e.g. consent.withdrawn"),
                 "time": serializers.DateTimeField(help_text="When it happened (UTC)"),
                 "entry": serializers.CharField(help_text="The log entry, canonical JSON"),
@@ -117,7 +121,7 @@ ReceiptListSerializer = inline_serializer(
                 "id": serializers.UUIDField(help_text="consentReceiptID"),
                 "event": serializers.CharField(help_text="The act it is a receipt for"),
                 "issuedAt": serializers.DateTimeField(help_text="When it was signed"),
-                "logSeq": serializers.IntegerField(help_text="Its log entry"),
+                "logEntry": serializers.IntegerField(help_text="Id of its log entry"),
                 "jws": serializers.CharField(help_text="Compact JWS, verify with the JWKS"),
                 "_links": inline_serializer("ReceiptLinks", {"download": CitizenLinkSerializer()}),
             },
@@ -307,6 +311,7 @@ class ConsentHistoryApi(APIView):
                 "lineage": str(consent.lineage),
                 "entries": [
                     {
+                        "entryId": e.id,
                         "seq": e.seq,
                         "type": e.event_type,
                         "time": iso(e.occurred_at),
@@ -359,7 +364,7 @@ class ConsentReceiptListApi(APIView):
                         "id": str(r.id),
                         "event": r.event_type,
                         "issuedAt": iso(r.issued_at),
-                        "logSeq": r.log_seq,
+                        "logEntry": r.log_entry_id,
                         "jws": r.jws,
                         "_links": {"download": {"href": f"/api/v1/me/receipts/{r.id}.jws"}},
                     }

@@ -32,8 +32,9 @@ def consents_visible(*, user: Any, filters: dict[str, str], limit: int = 500) ->
 
 
 def history_entries(consent: Consent) -> QuerySet[LogEntry]:
-    """Every log entry of the consent's lineage, in log order."""
-    return LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("seq")
+    """Every log entry of the consent's lineage, in the order recorded (pending ones too:
+    their leaf index comes at integration)."""
+    return LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("id")
 
 
 def receipts_of(consent: Consent) -> QuerySet[Receipt]:

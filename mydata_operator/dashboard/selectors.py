@@ -234,7 +234,7 @@ def history(consent: Consent, *, viewer: Person) -> list[HistoryRow]:
     """Every lifecycle event of the consent's lineage, oldest first."""
     entries = LogEntry.objects.filter(
         consent_lineage=consent.lineage, event_type__startswith="consent."
-    ).order_by("seq")
+    ).order_by("id")
     people = people_by_id({e.actor_id for e in entries if e.actor_id})
     names = provider_names()
     rows = []
@@ -322,7 +322,7 @@ def disclosures(
         qs = qs.filter(occurred_at__gte=start)
     if end:
         qs = qs.filter(occurred_at__lt=end)
-    return qs.order_by("-seq")
+    return qs.order_by("-id")  # pending entries too, newest recorded first
 
 
 def disclosure_recipients(subject_id: UUID, kinds: frozenset[str] | None = None) -> list[str]:

@@ -674,7 +674,10 @@ def receipt_verify_view(request: HttpRequest, person: Person) -> HttpResponse:
                         consent.get("kind", ""), consent.get("scope") or {}, _names()
                     ),
                     "role": L.label(L.ROLES, (payload.get("actor") or {}).get("role", "")),
-                    "log_seq": (payload.get("log") or {}).get("seq"),
+                    # Receipts of version 2 cite the entry id, older ones the leaf index.
+                    "log_entry": (payload.get("log") or {}).get(
+                        "entry", (payload.get("log") or {}).get("seq")
+                    ),
                 }
     else:
         form = ReceiptVerifyForm()

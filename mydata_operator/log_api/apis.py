@@ -104,7 +104,7 @@ class LogInclusionProofApi(APIView):
     def get(self, request: Request) -> Response:
         seq, size = _int_param(request, "seq"), _int_param(request, "tree_size")
         proof = consent_log.inclusion_proof(seq=seq, tree_size=size)
-        leaf = LogEntry.objects.values_list("leaf_hash", flat=True).get(seq=seq)
+        leaf = LogEntry.objects.values_list("leaf_hash", flat=True).get(leaf__seq=seq)
         return Response(
             {
                 "seq": seq,
@@ -173,7 +173,7 @@ class LogEntryApi(APIView):
         tags=["log"],
     )
     def get(self, request: Request, seq: int) -> Response:
-        entry = LogEntry.objects.filter(seq=seq).first()
+        entry = LogEntry.objects.filter(leaf__seq=seq).first()
         if entry is None or not entry_visible_to(request.user, entry):
             raise Http404
         head = consent_log.tree_head_sign()
@@ -202,6 +202,53 @@ def _text(body: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+class LogEntryByIdApi(APIView):
+    """An entry by its id (as a receipt cites it): pending integration, or with its proof."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="One log entry by its id: pending integration, or its leaf index and proof",
+        responses={
+            200: inline_serializer(
+                "LogEntryById",
+                {
+                    "entry_id": serializers.IntegerField(),
+                    "status": serializers.ChoiceField(["pending integration", "integrated"]),
+                    "seq": serializers.IntegerField(
+                        allow_null=True, help_text="Leaf index; null while pending integration"
+                    ),
+                    "entry": serializers.CharField(
+                        help_text="Canonical JSON (RFC 8785), as hashed"
+                    ),
+                    "leaf_hash": serializers.CharField(),
+                    "tree_head": TreeHeadSerializer,
+                    "inclusion_proof": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            **problem_responses(403, 404),
+        },
+        tags=["log"],
+    )
+    def get(self, request: Request, entry_id: int) -> Response:
+        entry = LogEntry.objects.filter(id=entry_id).first()
+        if entry is None or not entry_visible_to(request.user, entry):
+            raise Http404
+        body: dict[str, Any] = {
+            "entry_id": entry.id,
+            "status": "pending integration" if entry.seq is None else "integrated",
+            "seq": entry.seq,
+            "entry": entry.entry,
+            "leaf_hash": consent_log.b64(bytes(entry.leaf_hash)),
+        }
+        if entry.seq is not None:
+            head = consent_log.tree_head_sign()
+            proof = consent_log.inclusion_proof(seq=entry.seq, tree_size=head.tree_size)
+            body["tree_head"] = consent_log.tree_head_json(head)
+            body["inclusion_proof"] = [consent_log.b64(h) for h in proof]
+        return Response(body)
 
 
 class LogCheckpointApi(APIView):

@@ -13,4 +13,9 @@ urlpatterns: list[URLPattern] = [
     path("log/proofs/inclusion", apis.LogInclusionProofApi.as_view(), name="log-inclusion"),
     path("log/proofs/consistency", apis.LogConsistencyProofApi.as_view(), name="log-consistency"),
     path("log/entries/<int:seq>", apis.LogEntryApi.as_view(), name="log-entry"),
+    path(
+        "log/entries/by-id/<int:entry_id>",
+        apis.LogEntryByIdApi.as_view(),
+        name="log-entry-by-id",
+    ),
 ]

@@ -17,6 +17,7 @@ import calendar
 import json
 import logging
 from datetime import datetime
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from connectors.models import LogCursor
+from consents.log import iter_integrated
 from consents.models import LogEntry
 from consents.policy import (
     HALTED,
@@ -151,11 +153,8 @@ def _follow(batch: int) -> tuple[int, int]:
     with transaction.atomic():
         LogCursor.objects.get_or_create(name=REVOCATION_CURSOR)
         cursor = LogCursor.objects.select_for_update().get(name=REVOCATION_CURSOR)
-        entries = list(
-            LogEntry.objects.filter(seq__gte=cursor.next_seq)
-            .only("seq", "event_type", "consent_lineage", "entry")
-            .order_by("seq")[:batch]
-        )
+        # Integrated entries in leaf order: contiguous, so the cursor never skips one.
+        entries = list(islice(iter_integrated(cursor.next_seq, batch=batch), batch))
         for entry in entries:
             if entry.consent_lineage is None or not entry.event_type.startswith("consent."):
                 continue
@@ -163,7 +162,7 @@ def _follow(batch: int) -> tuple[int, int]:
             if reason is not None:
                 revoked += tokens_revoke_for_consent(lineage=entry.consent_lineage, reason=reason)
         if entries:
-            cursor.next_seq = entries[-1].seq + 1
+            cursor.next_seq += len(entries)
             cursor.save(update_fields=["next_seq"])
     return revoked, len(entries)
 

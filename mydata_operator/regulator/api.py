@@ -128,7 +128,7 @@ class LogEntryDetailApi(RegulatorApi):
         services.audit_query_log(
             regulator=self.regulator(request), action="entry", query={"seq": seq}
         )
-        entry = LogEntry.objects.filter(seq=seq).first()
+        entry = LogEntry.objects.filter(leaf__seq=seq).first()
         if entry is None:
             raise Http404
         head = consent_log.tree_head_sign()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 
 from consents import merkle
 from consents.log import node_key
-from consents.models import LogEntry, LogNode
+from consents.models import LogEntry, LogLeaf, LogNode
 
 #: How many hashes one batched read fetches when a proof needs a node not yet in memory.
 BATCH = 512
@@ -71,7 +71,7 @@ class BatchedProofs:
         last_index = (self.tree_size // width) - 1  # complete subtrees only
         lo, hi = max(0, index - BATCH // 2), min(last_index, index + BATCH // 2)
         if level == 0:
-            for seq, h in LogEntry.objects.filter(seq__gte=lo, seq__lte=hi).values_list(
+            for seq, h in LogLeaf.objects.filter(seq__gte=lo, seq__lte=hi).values_list(
                 "seq", "leaf_hash"
             ):
                 self._cache[(0, seq)] = bytes(h)
@@ -88,6 +88,13 @@ class BatchedProofs:
         return merkle.inclusion_proof(seq, self.tree_size, self._subtree)
 
 
+def _seq(entry: LogEntry) -> int:
+    """The entry's leaf index; exports hold integrated entries only."""
+    if entry.seq is None:
+        raise ValueError(f"log entry {entry.id} is pending integration and cannot be exported")
+    return entry.seq
+
+
 def jsonl_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
     """Yield one JSON line per entry (see the module docstring), in log order."""
     proofs = BatchedProofs(tree_size)
@@ -96,15 +103,16 @@ def jsonl_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
     for entry in entries:
         if pending is not None:
             yield json.dumps(pending, separators=(",", ":"), ensure_ascii=False) + "\n"
+        seq = _seq(entry)
         pending = {
-            "seq": entry.seq,
+            "seq": seq,
             "entry": entry.entry,
             "leaf_hash": b64(bytes(entry.leaf_hash)),
-            "inclusion_proof": [b64(h) for h in proofs.proof(entry.seq)],
+            "inclusion_proof": [b64(h) for h in proofs.proof(seq)],
             "tree_size": tree_size,
             "prev": previous,
         }
-        previous = entry.seq
+        previous = seq
     if pending is not None:
         pending["last"] = True
         yield json.dumps(pending, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -159,7 +167,7 @@ def csv_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
                 e.outcome,
                 b64(bytes(e.leaf_hash)),
                 tree_size,
-                " ".join(b64(h) for h in proofs.proof(e.seq)),
+                " ".join(b64(h) for h in proofs.proof(_seq(e))),
                 e.entry,
             ]
         )

@@ -1,17 +1,19 @@
 """Check the whole stored log from its entries up: what `manage.py verify_log` and the
 periodic integrity task run (one implementation, `integrity_check`).
 
-One pass in log order over `consents.log.iter_integrated`: every entry's seq has no gap and
-matches the seq inside its canonical JSON, the JSON is canonical (RFC 8785), the stored leaf
-hash is SHA-256(0x00 || entry), every searchable column equals what `consents.log.entry_columns`
-derives from the hashed entry, every stored subtree node equals the one recomputed from the
-entries, every stored signed tree head's root equals the root recomputed at its size and its
-signature verifies, consecutive signed heads are consistent (an RFC 9162 proof made from the
-stored nodes verifies), and the log head's size and root match the entries. Then: the log
-against every checkpoint a registered witness cosigned (a shorter or different log is an
-alarm), every consent's state replayed from its log entries against the consents table (a
-consent with no history is an alarm), and every receipt against its log entry (a receipt
-whose entry is missing, and an entry whose receipt is missing, are alarms).
+One pass in leaf order over `consents.log.iter_integrated`: the leaf indexes have no gap (a
+v1 entry's own seq matches its index), the leaf hash in the tree is the entry's, the JSON is
+canonical (RFC 8785), the stored leaf hash is SHA-256(0x00 || entry), every searchable
+column equals what `consents.log.entry_columns` derives from the hashed entry, every stored
+subtree node equals the one recomputed from the entries, every stored signed tree head's
+root equals the root recomputed at its size and its signature verifies, consecutive signed
+heads are consistent (an RFC 9162 proof made from the stored nodes verifies), and the newest
+integration batch's size, root and right edge match the entries. Then: the log against every
+checkpoint a registered witness cosigned (a shorter or different log is an alarm), every
+consent's state replayed from its log entries against the consents table (a consent with no
+history is an alarm; one whose newest entries are not integrated yet is compared by a later
+check), and every receipt against its log entry (a receipt whose entry is missing, and an
+integrated entry whose receipt is missing, are alarms).
 """
 
 from __future__ import annotations
@@ -26,13 +28,22 @@ from uuid import UUID
 
 import rfc8785
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consents import keys, merkle, witnesses
 from consents import log as consent_log
 from consents.events import EventType
 from consents.log import node_key
-from consents.models import Consent, IntegrityCheck, LogEntry, LogNode, Receipt, TreeHead
+from consents.models import (
+    Consent,
+    IntegrityCheck,
+    LogBatch,
+    LogEntry,
+    LogNode,
+    Receipt,
+    TreeHead,
+)
 from consents.states import INITIAL, TRANSITIONS, Status
 from consents.treehead import verify_tree_head
 
@@ -99,7 +110,9 @@ def _check_entry(expected: int, seq: int, entry: str, stored_leaf: bytes) -> dic
         raise LogVerificationFailed(
             f"verification failed at entry {seq}: the entry is not JSON ({exc})"
         ) from None
-    if not isinstance(body, dict) or body.get("seq") != seq:
+    if not isinstance(body, dict) or (body.get("v") == 1 and body.get("seq") != seq):
+        # v1 entries name their own leaf index; v2 entries get it at integration (their
+        # place is proven by the leaf hashes and the signed roots).
         inner = body.get("seq") if isinstance(body, dict) else None
         raise LogVerificationFailed(
             f"verification failed at entry {seq}: the entry says it is seq {inner}, "
@@ -198,7 +211,16 @@ def verify_stored_log(
     if 0 in roots_at:
         report.roots_at[0] = merkle.EMPTY_ROOT
     for row in consent_log.iter_integrated(start=0, batch=CHUNK):
-        body = _check_entry(size, row.seq, row.entry, bytes(row.leaf_hash))
+        tree_leaf = getattr(row, "tree_leaf_hash", None)
+        if tree_leaf is None or bytes(tree_leaf) != bytes(row.leaf_hash):
+            raise LogVerificationFailed(
+                f"verification failed at entry {size}: the leaf hash in the tree is not "
+                "the hash stored with the entry: the leaf or the entry was changed"
+            )
+        seq = row.seq
+        if seq is None:  # iter_integrated reads integrated entries only
+            raise LogVerificationFailed(f"verification failed at entry {size}: it has no leaf")
+        body = _check_entry(size, seq, row.entry, bytes(row.leaf_hash))
         _check_columns(row, body)
         if observe is not None:
             observe(row, body)
@@ -225,7 +247,10 @@ def verify_stored_log(
             f"verification failed at entry {min(size, current.size)}: the log head says "
             f"{current.size} entries, {size} are stored"
         )
-    if current.root_hash != merkle.frontier_root(frontier, size):
+    stored_edge = LogBatch.objects.order_by("-size").values_list("frontier", flat=True).first()
+    if current.root_hash != merkle.frontier_root(frontier, size) or (
+        stored_edge is not None and stored_edge != [h.hex() for h in frontier]
+    ):
         raise LogVerificationFailed(
             "the log head's right edge does not match the entries: the next appends "
             "would build on a rewritten tree"
@@ -273,8 +298,9 @@ EVENT_STATUS: dict[str, Status] = {
 class _Replay:
     """Consent states replayed from the log, and the entries that must have a receipt."""
 
-    states: dict[UUID, tuple[Status, int]] = field(default_factory=dict)
+    states: dict[UUID, tuple[Status, int | None]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: Entry id -> (consent, event type) of every integrated entry that issued a receipt.
     receipt_entries: dict[int, tuple[UUID | None, str]] = field(default_factory=dict)
 
     def __call__(self, row: LogEntry, body: dict[str, Any]) -> None:
@@ -296,11 +322,20 @@ class _Replay:
         self.states[row.consent_id] = (target, row.seq)
         actor = body.get("actorDetail")
         if isinstance(actor, dict) and actor.get("role"):
-            self.receipt_entries[row.seq] = (row.consent_id, row.event_type)
+            self.receipt_entries[row.id] = (row.consent_id, row.event_type)
 
 
-def _check_consents(replay: _Replay) -> tuple[int, list[str]]:
+def _unsettled_consents(entries: int) -> set[UUID]:
+    """Consents with entries the pass over the tree did not see (pending or newer)."""
+    newer = LogEntry.objects.filter(consent_id__isnull=False).filter(
+        Q(leaf__isnull=True) | Q(leaf__seq__gte=entries)
+    )
+    return {c for c in newer.values_list("consent_id", flat=True) if c is not None}
+
+
+def _check_consents(replay: _Replay, entries: int) -> tuple[int, list[str]]:
     problems = list(replay.problems)
+    unsettled = _unsettled_consents(entries)
     seen: set[UUID] = set()
     count = 0
     for consent_id, status in Consent.objects.values_list("id", "status").iterator(
@@ -308,6 +343,8 @@ def _check_consents(replay: _Replay) -> tuple[int, list[str]]:
     ):
         count += 1
         seen.add(consent_id)
+        if consent_id in unsettled:
+            continue
         replayed = replay.states.get(consent_id)
         if replayed is None:
             problems.append(
@@ -328,29 +365,36 @@ def _check_consents(replay: _Replay) -> tuple[int, list[str]]:
     return count, problems
 
 
-def _check_receipts(replay: _Replay, entries: int) -> tuple[int, list[str]]:
+def _check_receipts(replay: _Replay) -> tuple[int, list[str]]:
+    """Every receipt cites an integrated entry that issued it, and every such entry has one.
+
+    A receipt whose entry is still pending integration (written after the pass over the
+    tree) is compared once its entry is integrated, by a later check.
+    """
     problems: list[str] = []
     count = 0
     expected = dict(replay.receipt_entries)
-    rows = Receipt.objects.values_list("id", "log_seq", "consent_id", "event_type")
-    for receipt_id, seq, consent_id, event_type in rows.iterator(chunk_size=CHUNK):
+    rows = Receipt.objects.values_list("id", "log_entry_id", "consent_id", "event_type")
+    for receipt_id, entry_id, consent_id, event_type in rows.iterator(chunk_size=CHUNK):
         count += 1
-        wanted = expected.pop(seq, None)
+        wanted = expected.pop(entry_id, None)
         if wanted is None:
-            why = (
-                "which is not in the log"
-                if seq >= entries
-                else "which is not an entry that issues a receipt"
-            )
-            problems.append(f"receipt {receipt_id} is for log entry {seq}, {why}")
+            entry = LogEntry.objects.filter(id=entry_id).values_list("leaf__seq", flat=True)
+            if not entry.exists():
+                why = "which is not in the log"
+            elif entry.first() is None:
+                continue  # pending: integrated after this check's pass over the tree
+            else:
+                why = "which is not an entry that issues a receipt"
+            problems.append(f"receipt {receipt_id} is for log entry {entry_id}, {why}")
         elif wanted != (consent_id, event_type):
             problems.append(
-                f"receipt {receipt_id} is for entry {seq}, but that entry records "
+                f"receipt {receipt_id} is for entry {entry_id}, but that entry records "
                 f"{wanted[1]} of consent {wanted[0]}, not {event_type} of consent {consent_id}"
             )
-    for seq, (lost_consent, event_type) in sorted(expected.items()):
+    for entry_id, (lost_consent, event_type) in sorted(expected.items()):
         problems.append(
-            f"log entry {seq} ({event_type} of consent {lost_consent}) issued a receipt, "
+            f"log entry {entry_id} ({event_type} of consent {lost_consent}) issued a receipt, "
             "but no receipt for it is stored: it was deleted"
         )
     return count, problems
@@ -423,9 +467,9 @@ def integrity_check(*, check_consistency: bool = True) -> IntegrityReport:
     if tree_ok:
         report.witnessed_size, found = _check_witnessed(log_report, newest_head.first())
         problems += found
-        report.consents, found = _check_consents(replay)
+        report.consents, found = _check_consents(replay, log_report.entries)
         problems += found
-        report.receipts, found = _check_receipts(replay, log_report.entries)
+        report.receipts, found = _check_receipts(replay)
         problems += found
     else:
         problems.append(
@@ -467,7 +511,7 @@ def integrity_check_record(report: IntegrityReport, *, source: str) -> Integrity
             receipts=report.receipts,
             witnessed_size=report.witnessed_size,
             problems=report.problems,
-            log_seq=entry.seq,
+            log_entry_id=entry.id,
         )
 
 

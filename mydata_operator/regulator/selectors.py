@@ -1,6 +1,7 @@
 """Reading the consent log for regulators: search, drill-down, counts and statistics.
 
-Every read is keyset-paginated on `seq` (the primary key) and uses the log's indexes
+Only integrated entries (those with a leaf index) are read. Every read is keyset-paginated on
+`seq` (the leaf index, LogLeaf's primary key) and uses the log's indexes
 (subject, lineage, recipient, type/time, time); nothing counts the whole table or skips
 with OFFSET, so a page costs the same on the millionth entry as on the first.
 """
@@ -19,6 +20,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
 from consents.events import EventType
+from consents.log import b64
 from consents.models import Consent, Cosignature, LogEntry
 from mydata_operator.identity.models import Provider
 
@@ -30,8 +32,10 @@ COUNT_CAP = 100_000
 
 
 def entries_matching(f: LogFilter) -> QuerySet[LogEntry]:
-    """The log entries the filter selects, unordered."""
-    qs = LogEntry.objects.all()
+    """The integrated log entries the filter selects, unordered.
+
+    Only entries with a leaf index are searchable: what a regulator finds is in the tree."""
+    qs = LogEntry.objects.integrated()
     if f.subject_id:
         qs = qs.filter(subject_id=f.subject_id)
     if f.provider:
@@ -71,31 +75,31 @@ def entries_page(
     """A page of matching entries, newest first; `before`/`after` are keyset cursors (seq)."""
     qs = entries_matching(f)
     if after is not None:
-        rows = list(qs.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        rows = list(qs.filter(leaf__seq__gt=after).order_by("leaf__seq")[: limit + 1])
         more_newer = len(rows) > limit
         rows = rows[:limit][::-1]
-        older = rows[-1].seq if rows and qs.filter(seq__lt=rows[-1].seq).exists() else None
+        older = rows[-1].seq if rows and qs.filter(leaf__seq__lt=rows[-1].seq).exists() else None
         return Page(rows, older, rows[0].seq if rows and more_newer else None)
-    qs_page = qs.filter(seq__lt=before) if before is not None else qs
-    rows = list(qs_page.order_by("-seq")[: limit + 1])
+    qs_page = qs.filter(leaf__seq__lt=before) if before is not None else qs
+    rows = list(qs_page.order_by("-leaf__seq")[: limit + 1])
     more_older = len(rows) > limit
     rows = rows[:limit]
     newer = None
-    if before is not None and rows and qs.filter(seq__gt=rows[0].seq).exists():
+    if before is not None and rows and qs.filter(leaf__seq__gt=rows[0].seq).exists():
         newer = rows[0].seq
     return Page(rows, rows[-1].seq if rows and more_older else None, newer)
 
 
 def entries_for_export(f: LogFilter, *, tree_size: int, chunk: int = 1000) -> Iterator[LogEntry]:
     """Matching entries below `tree_size` in log order, read in keyset chunks."""
-    qs = entries_matching(f).filter(seq__lt=tree_size).order_by("seq")
+    qs = entries_matching(f).filter(leaf__seq__lt=tree_size).order_by("leaf__seq")
     last = -1
     while True:
-        rows = list(qs.filter(seq__gt=last)[:chunk])
+        rows = list(qs.filter(leaf__seq__gt=last)[:chunk])
         yield from rows
         if len(rows) < chunk:
             return
-        last = rows[-1].seq
+        last = rows[-1].seq or 0  # filtered on leaf__seq: never None here
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class Estimate:
 
 def estimate_count(f: LogFilter, *, tree_size: int) -> Estimate:
     """How many entries an export will hold, counting at most COUNT_CAP rows."""
-    qs = entries_matching(f).filter(seq__lt=tree_size)
+    qs = entries_matching(f).filter(leaf__seq__lt=tree_size)
     if f.is_empty():
         # Everything but the audit entries: the head's size is a cheap upper bound.
         return Estimate(tree_size, False) if tree_size <= COUNT_CAP else Estimate(COUNT_CAP, True)
@@ -140,16 +144,17 @@ def consent_at_decision(entry: LogEntry) -> ConsentAtDecision | None:
     if (entry.event_type not in DECISIONS and not is_flow) or entry.consent_lineage is None:
         return None
     last_event = (
-        LogEntry.objects.filter(consent_lineage=entry.consent_lineage, seq__lt=entry.seq)
+        LogEntry.objects.filter(consent_lineage=entry.consent_lineage, leaf__seq__lt=entry.seq)
         .exclude(event_type__in=(*DECISIONS, EventType.AUDIT_QUERY))
         .exclude(event_type__startswith="flow.")
-        .order_by("-seq")
+        .order_by("-leaf__seq")
         .first()
     )
     body = entry_body(entry)
-    decision_seq = body.get("decisionSeq") if is_flow else None
-    if is_flow and isinstance(decision_seq, int):
-        decision_entry = LogEntry.objects.filter(seq=decision_seq).first()
+    decision_seq = None
+    if is_flow:
+        decision_entry = _decision_of_flow(body)
+        decision_seq = decision_entry.seq if decision_entry else None
         body = entry_body(decision_entry) if decision_entry else {}
     version = None
     decision = body.get("decision") or {}
@@ -162,6 +167,19 @@ def consent_at_decision(entry: LogEntry) -> ConsentAtDecision | None:
         last_event,
         decision_seq if isinstance(decision_seq, int) else None,
     )
+
+
+def _decision_of_flow(body: dict[str, Any]) -> LogEntry | None:
+    """The integrated decision entry a flow entry names: v2 by entry id, checked against the
+    leaf hash the flow entry holds; v1 by leaf index."""
+    entry_id, leaf = body.get("decisionEntry"), body.get("decisionLeafHash")
+    if isinstance(entry_id, int) and isinstance(leaf, str):
+        found = LogEntry.objects.integrated().filter(id=entry_id).first()
+        if found is not None and b64(bytes(found.leaf_hash)) == leaf:
+            return found
+        return None
+    seq = body.get("decisionSeq")
+    return LogEntry.objects.filter(leaf__seq=seq).first() if isinstance(seq, int) else None
 
 
 @dataclass(frozen=True)
@@ -189,10 +207,10 @@ def consent_history(consent: UUID, *, decisions_limit: int = 100) -> ConsentHist
     if lineage is None:
         return None
     versions = list(Consent.objects.filter(lineage=lineage).order_by("version"))
-    in_lineage = LogEntry.objects.filter(consent_lineage=lineage)
+    in_lineage = LogEntry.objects.integrated().filter(consent_lineage=lineage)
     flows = Q(event_type__in=DECISIONS) | Q(event_type__startswith="flow.")
-    events = list(in_lineage.exclude(flows).order_by("-seq"))
-    decisions = list(in_lineage.filter(flows).order_by("-seq")[: decisions_limit + 1])
+    events = list(in_lineage.exclude(flows).order_by("-leaf__seq"))
+    decisions = list(in_lineage.filter(flows).order_by("-leaf__seq")[: decisions_limit + 1])
     return ConsentHistory(
         lineage,
         versions,
@@ -250,7 +268,7 @@ def statistics(f: LogFilter) -> Statistics:
     Grouped in the database over the type/time index; the filter's time range, kind and
     provider apply (the event types are fixed by each chart).
     """
-    base = LogEntry.objects.all()
+    base = LogEntry.objects.integrated()
     if f.time_from:
         base = base.filter(occurred_at__gte=f.time_from)
     if f.time_to:
@@ -268,7 +286,7 @@ def statistics(f: LogFilter) -> Statistics:
             kinds.filter(event_type__in=types)
             .annotate(period=trunc("occurred_at"))
             .values("kind", "period")
-            .annotate(n=Count("seq"))
+            .annotate(n=Count("id"))
             .order_by()
         )
         for row in rows:
@@ -279,7 +297,7 @@ def statistics(f: LogFilter) -> Statistics:
     decision_rows = (
         base.filter(event_type__in=DECISIONS)
         .values("recipient", "outcome")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("id"))
         .order_by()
     )
     per_provider: dict[str, list[int]] = {}
@@ -289,7 +307,7 @@ def statistics(f: LogFilter) -> Statistics:
     request_rows = (
         base.filter(event_type=EventType.CONSENT_REQUESTED)
         .values("recipient")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("id"))
         .order_by()
     )
     requests = {row["recipient"]: row["n"] for row in request_rows}

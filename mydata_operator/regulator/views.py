@@ -92,7 +92,7 @@ def search(request: HttpRequest, regulator: Regulator) -> HttpResponse:
 
 
 def _entry_or_404(seq: int) -> LogEntry:
-    entry = LogEntry.objects.filter(seq=seq).first()
+    entry = LogEntry.objects.filter(leaf__seq=seq).first()
     if entry is None:
         raise Http404(_("No log entry with this number."))
     return entry

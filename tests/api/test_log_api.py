@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from consents import merkle, treehead
+from consents import log, merkle, treehead
 from consents.models import LogEntry
 from tests.conftest import grant
 
@@ -22,6 +22,7 @@ def populated(citizen: Any, family: Any) -> int:
     for kind in ("provider-sharing", "biobank", "needs-assessment", "wellbeing-sharing"):
         grant(citizen, kind)
     grant(family.child, "biobank", actor=family.guardian)
+    log.log_integrate()  # as the integrator does after commit
     return LogEntry.objects.count()
 
 
@@ -38,7 +39,8 @@ def test_tree_head_and_every_inclusion_proof_verify(client: Client, populated: i
     parsed = treehead.tree_head_from_json(head)
     assert parsed.verify(key)
     root = b64d(head["sha256_root_hash"])
-    for entry in LogEntry.objects.order_by("seq"):
+    for entry in LogEntry.objects.order_by("leaf__seq"):
+        assert entry.seq is not None  # all integrated
         proof = client.get(
             "/api/v1/log/proofs/inclusion", {"seq": entry.seq, "tree_size": populated}
         ).json()
@@ -53,10 +55,14 @@ def test_tree_head_and_every_inclusion_proof_verify(client: Client, populated: i
 
 def test_consistency_proof_links_an_old_head_to_a_new_one(client: Client, citizen: Any) -> None:
     grant(citizen, "provider-sharing")
+    log.log_integrate()
     old = client.get("/api/v1/log/tree-head").json()
     grant(citizen, "biobank")
     grant(citizen, "wellbeing-sharing")
+    assert client.get("/api/v1/log/tree-head").json() == old  # pending: not in a head yet
+    log.log_integrate()
     new = client.get("/api/v1/log/tree-head").json()
+    assert new["tree_size"] > old["tree_size"]
     proof = client.get(
         "/api/v1/log/proofs/consistency", {"first": old["tree_size"], "second": new["tree_size"]}
     ).json()["consistency_proof"]
@@ -91,16 +97,48 @@ def test_entries_are_shown_only_to_their_subject(
     client: Client, citizen: Any, other_citizen: Any
 ) -> None:
     consent = grant(citizen, "provider-sharing")
+    log.log_integrate()
     seq = LogEntry.objects.get(consent_id=consent.id).seq
+    assert seq is not None
     assert client.get(f"/api/v1/log/entries/{seq}").status_code in (401, 403)
     client.force_login(other_citizen.user)
     assert client.get(f"/api/v1/log/entries/{seq}").status_code == 404
     client.force_login(citizen.user)
     body = client.get(f"/api/v1/log/entries/{seq}").json()
-    assert body["entry"] == LogEntry.objects.get(seq=seq).entry
+    assert body["entry"] == LogEntry.objects.get(leaf__seq=seq).entry
     assert merkle.verify_entry_inclusion(
         body["entry"].encode(),
         seq,
+        body["tree_head"]["tree_size"],
+        [b64d(h) for h in body["inclusion_proof"]],
+        b64d(body["tree_head"]["sha256_root_hash"]),
+    )
+
+
+def test_entry_by_id_is_pending_until_integrated_then_proven(
+    client: Client, citizen: Any, other_citizen: Any
+) -> None:
+    """A receipt cites its entry by id and leaf hash: the entry is found before and after."""
+    from consents.models import Receipt
+
+    consent = grant(citizen, "provider-sharing")
+    receipt = Receipt.objects.get(consent=consent)
+    url = f"/api/v1/log/entries/by-id/{receipt.log_entry_id}"
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(other_citizen.user)
+    assert client.get(url).status_code == 404
+    client.force_login(citizen.user)
+    pending = client.get(url).json()
+    assert pending["status"] == "pending integration" and pending["seq"] is None
+    assert "inclusion_proof" not in pending
+    assert b64d(pending["leaf_hash"]) == merkle.leaf_hash(pending["entry"].encode())
+    assert b64d(pending["leaf_hash"]) == bytes(receipt.log_entry.leaf_hash)
+    log.log_integrate()
+    body = client.get(url).json()
+    assert body["status"] == "integrated" and body["entry"] == pending["entry"]
+    assert merkle.verify_entry_inclusion(
+        body["entry"].encode(),
+        body["seq"],
         body["tree_head"]["tree_size"],
         [b64d(h) for h in body["inclusion_proof"]],
         b64d(body["tree_head"]["sha256_root_hash"]),

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from consents import keys, receipts, services
+from consents import keys, log, receipts, services
 from consents.models import Consent, LogEntry, Mandate, Receipt
 from tests.conftest import biobank_scope, grant, needs_assessment_scope, provider_sharing_scope
 
@@ -218,8 +218,10 @@ def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
         assert hidden.status_code == 404 and hidden["Content-Type"] == "application/problem+json"
     receipt = Receipt.objects.get(consent=not_covered)
     assert client.get(f"/api/v1/me/receipts/{receipt.id}.jws").status_code == 404
+    log.log_integrate()  # as the integrator does after commit: entries get their leaf index
     seen = LogEntry.objects.get(consent_id=covered.id).seq
     unseen = LogEntry.objects.get(consent_id=not_covered.id).seq
+    assert seen is not None and unseen is not None
     assert client.get(f"/api/v1/log/entries/{seen}").status_code == 200
     assert client.get(f"/api/v1/log/entries/{unseen}").status_code == 404
 

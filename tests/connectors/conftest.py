@@ -18,6 +18,7 @@ import pytest
 
 from connectors import follower, outbox
 from connectors.models import Endpoint, OutboxItem
+from consents.log import log_integrate
 from tests.conftest import PROVIDER_OID
 from tests.fixtures.live import ROOT
 
@@ -74,7 +75,9 @@ def provider_fhir(db: Any, provider_fhir_server: Any) -> Any:
 
 
 def pump(connector: str | None = None) -> dict[int, str]:
-    """Do in-process what the worker does: follow the log, deliver every due item once."""
+    """Do in-process what the integrator and the worker do: integrate the log, follow it,
+    deliver every due item once."""
+    log_integrate()
     follower.log_follow()
     items = OutboxItem.objects.filter(status=OutboxItem.Status.PENDING).order_by("id")
     if connector is not None:
@@ -195,13 +198,15 @@ def connector_worker(
 
 
 def sweep_until(check: Any, seconds: float, what: str) -> None:
-    """Ask the worker to sweep once a second until `check()` holds."""
+    """Ask the worker to integrate the log and sweep once a second until `check()` holds."""
     from connectors.tasks import outbox_sweep_task
+    from consents.tasks import log_integrate_task
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
+        log_integrate_task.delay()  # what the integrator process does in `make run`
         outbox_sweep_task.delay()
         time.sleep(1)
     if not check():

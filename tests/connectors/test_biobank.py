@@ -74,7 +74,7 @@ def test_a_refusal_is_logged_against_the_active_consent_not_an_older_withdrawn_o
         biobank=BIOBANK, request=request(purpose={"code": "POA"}), donors=[citizen.id]
     )
     assert result.matched == 0
-    entry = LogEntry.objects.filter(event_type=EventType.DECISION_DENY).latest("seq")
+    entry = LogEntry.objects.filter(event_type=EventType.DECISION_DENY).latest("id")
     assert entry.consent_id == active.id
     decision = json.loads(entry.entry)["decision"]
     assert decision["reason"] == "research-use-not-covered"

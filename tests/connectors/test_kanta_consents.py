@@ -8,6 +8,7 @@ from django.utils import timezone
 from connectors import follower, outbox
 from connectors.models import LogCursor, OutboxItem
 from consents import services
+from consents.log import log_integrate
 from consents.models import LogEntry
 from tests.conftest import grant
 from tests.connectors.conftest import pump
@@ -40,6 +41,7 @@ def test_withdrawal_is_sent_to_kanta_as_an_inactive_consent(kanta: Any, citizen:
 
 def test_wellbeing_consent_is_not_registered_in_kanta(kanta: Any, citizen: Any) -> None:
     grant(citizen, "wellbeing-sharing")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     assert not OutboxItem.objects.filter(connector="kanta.consent").exists()
 
@@ -55,6 +57,7 @@ def test_delivered_item_erases_its_payload_and_is_logged(kanta: Any, citizen: An
 
 def test_follower_handles_each_log_entry_once(kanta: Any, citizen: Any) -> None:
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     assert follower.log_follow() == 1
     assert follower.log_follow() == 0
     assert LogCursor.objects.get(name=follower.FOLLOWER).next_seq == LogEntry.objects.count()
@@ -62,6 +65,7 @@ def test_follower_handles_each_log_entry_once(kanta: Any, citizen: Any) -> None:
 
 def test_kanta_500_retries_later_with_back_off(kanta: Any, citizen: Any) -> None:
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     kanta.fault("500", count=1)
@@ -77,6 +81,7 @@ def test_kanta_500_retries_later_with_back_off(kanta: Any, citizen: Any) -> None
 def test_kanta_garbage_and_timeout_are_temporary(kanta: Any, citizen: Any, settings: Any) -> None:
     settings.TAHTO_CONNECTOR_TIMEOUT = 0.5
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     kanta.fault("garbage", count=1)
@@ -92,6 +97,7 @@ def test_kanta_garbage_and_timeout_are_temporary(kanta: Any, citizen: Any, setti
 def test_item_is_parked_after_the_last_attempt(kanta: Any, citizen: Any, settings: Any) -> None:
     settings.TAHTO_OUTBOX_MAX_ATTEMPTS = 2
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     kanta.fault("500", count=5)
@@ -105,6 +111,7 @@ def test_item_is_parked_after_the_last_attempt(kanta: Any, citizen: Any, setting
 
 def test_an_item_claimed_by_a_live_worker_is_not_sent_again(kanta: Any, citizen: Any) -> None:
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     now = timezone.now()
@@ -115,6 +122,7 @@ def test_an_item_claimed_by_a_live_worker_is_not_sent_again(kanta: Any, citizen:
 
 def test_a_claim_of_a_dead_worker_is_taken_over(kanta: Any, citizen: Any, settings: Any) -> None:
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     now = timezone.now()
@@ -150,6 +158,7 @@ def test_an_approved_provider_request_is_registered_and_an_unanswered_one_is_not
 
 def test_the_sweep_sends_one_task_per_attempt(kanta: Any, citizen: Any, settings: Any) -> None:
     grant(citizen, "biobank")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector="kanta.consent")
     now = timezone.now()

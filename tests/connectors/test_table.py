@@ -16,6 +16,7 @@ from connectors.base import (
 )
 from connectors.models import OutboxItem
 from consents.events import EventType
+from consents.log import log_integrate
 from consents.models import LogEntry
 from consents.policy import Decision, DecisionRequest
 from tests.conftest import grant
@@ -57,9 +58,11 @@ def test_a_counterpart_in_the_table_gets_the_entries_it_acts_on(
     from consents import services
 
     consent = grant(citizen, "wellbeing-sharing")
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     assert not OutboxItem.objects.filter(connector=register.name).exists()  # granted: not its
     services.consent_withdraw(consent=consent, actor=services.Actor.person(citizen.id))
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     withdrawn = LogEntry.objects.get(event_type=EventType.CONSENT_WITHDRAWN)
     item = OutboxItem.objects.get(connector=register.name)
@@ -90,6 +93,7 @@ def test_an_item_whose_connector_left_the_table_is_parked_with_its_reason(
 
     consent = grant(citizen, "wellbeing-sharing")
     services.consent_withdraw(consent=consent, actor=services.Actor.person(citizen.id))
+    log_integrate()  # as the integrator does after commit
     follower.log_follow()
     item = OutboxItem.objects.get(connector=register.name)
     monkeypatch.delitem(table.CONNECTORS, register.name)

@@ -1,4 +1,7 @@
-"""Every searchable column of the log comes from the hashed entry, by one function."""
+"""Every searchable column of the log comes from the hashed entry, by one function.
+
+A v2 entry names its columns under `about`; a v1 entry (logged before the sequencer) yields
+them from its body's shape, as the parametrised cases below show."""
 
 import json
 from datetime import UTC, datetime
@@ -112,7 +115,7 @@ TIME = "2026-03-02T09:30:00.000000Z"
 def test_columns_are_derived_from_the_entry(
     entry: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    columns = log.entry_columns(entry)
+    columns = log.entry_columns({"v": 1, **entry})
     assert columns["event_type"] == entry["type"]
     assert columns["occurred_at"] == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
     for name, value in expected.items():
@@ -122,10 +125,22 @@ def test_columns_are_derived_from_the_entry(
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ([], "not a JSON object"),
-        ({"time": TIME}, "no event type"),
-        ({"type": "consent.granted", "time": "yesterday"}, "not a UTC timestamp"),
-        ({"type": "consent.granted", "time": TIME, "subject": "nobody"}, "subject is not a UUID"),
+        ([], "is a JSON object, got list"),
+        ({"type": "consent.granted", "time": TIME}, "unknown log entry version None"),
+        ({"v": 2, "time": TIME}, "'type' must be a non-empty string"),
+        ({"v": 2, "type": "consent.granted", "time": "yesterday"}, "'time' must be UTC"),
+        (
+            {"v": 1, "type": "consent.granted", "time": TIME, "subject": "nobody"},
+            "'subject' is not a person reference",
+        ),
+        (
+            {"v": 1, "type": "consent.granted", "time": TIME, "consent": {"id": "x"}},
+            "consent id is not a UUID",
+        ),
+        (
+            {"v": 2, "type": "consent.granted", "time": TIME, "about": {"consent": "x"}},
+            "'about.consent' is not a UUID",
+        ),
     ],
 )
 def test_unreadable_entry_is_a_clear_error(entry: Any, message: str) -> None:
@@ -133,12 +148,21 @@ def test_unreadable_entry_is_a_clear_error(entry: Any, message: str) -> None:
         log.entry_columns(entry)
 
 
-def test_append_refuses_columns_the_entry_does_not_say(db: Any) -> None:
+def test_append_puts_every_column_in_the_hashed_entry(db: Any) -> None:
+    with transaction.atomic():
+        row = log.log_append(
+            event_type=EventType.DECISION_DENY, outcome="deny", purpose="care", consent_id=CONSENT
+        )
+    about = json.loads(row.entry)["about"]
+    assert about == {"outcome": "deny", "purpose": "care", "consent": str(CONSENT)}
+
+
+def test_append_refuses_a_column_that_does_not_fit(db: Any) -> None:
     with (
-        pytest.raises(ValueError, match="outcome='permit' \\(the entry says ''\\)"),
+        pytest.raises(ValueError, match="outcome is longer than 8 characters"),
         transaction.atomic(),
     ):
-        log.log_append(event_type=EventType.DECISION_DENY, outcome="permit")
+        log.log_append(event_type=EventType.DECISION_DENY, outcome="permitted!")
     assert not LogEntry.objects.exists()
 
 
@@ -151,7 +175,7 @@ def test_stored_columns_are_the_derived_ones(db: Any) -> None:
             outcome="failed",
             body={"connector": "kanta", "recipient": "1.2.3"},
         )
-    stored = LogEntry.objects.get(seq=row.seq)
+    stored = LogEntry.objects.get(id=row.id)
     derived = log.entry_columns(json.loads(stored.entry))
     assert {k: getattr(stored, k) for k in derived} == derived
 
@@ -160,5 +184,6 @@ def test_iter_integrated_reads_in_leaf_order_across_batches(db: Any) -> None:
     for i in range(7):
         with transaction.atomic():
             log.log_append(event_type=EventType.DECISION_DENY, body={"i": i})
+    assert log.log_integrate() == 7
     assert [e.seq for e in log.iter_integrated(start=0, batch=3)] == list(range(7))
     assert [e.seq for e in log.iter_integrated(start=5, batch=2)] == [5, 6]

@@ -56,7 +56,7 @@ def test_any_sequence_of_acts_follows_the_table(
             assert allowed, f"{act} from {current.status} should have been refused"
     logged = [
         json.loads(e.entry)["type"]
-        for e in LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("seq")
+        for e in LogEntry.objects.filter(consent_lineage=consent.lineage).order_by("id")
     ]
     assert logged == expected_types
     live = Consent.objects.filter(lineage=consent.lineage).exclude(status=Status.SUPERSEDED)

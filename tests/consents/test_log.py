@@ -8,15 +8,18 @@ from django.db import transaction
 
 from consents import keys, log, merkle, treehead
 from consents.events import EventType
-from consents.models import LogEntry, TreeHead
+from consents.models import LogBatch, LogEntry, LogLeaf, TreeHead
 
 
-def append_n(n: int) -> list[bytes]:
+def append_n(n: int, *, integrate: bool = True) -> list[bytes]:
+    """Append n entries, then (by default) integrate them, as the integrator would."""
     entries = []
     for i in range(n):
         with transaction.atomic():
             row = log.log_append(event_type=EventType.DECISION_DENY, body={"n": i})
         entries.append(row.entry.encode())
+    if integrate:
+        assert log.log_integrate() == n
     return entries
 
 
@@ -26,11 +29,18 @@ def test_append_outside_a_transaction_is_refused(committed_db: None) -> None:
 
 
 def test_entries_are_canonical_json_with_gapless_sequence(db: Any) -> None:
-    append_n(3)
-    rows = list(LogEntry.objects.order_by("seq"))
+    append_n(3, integrate=False)
+    assert [r.seq for r in LogEntry.objects.order_by("id")] == [None, None, None]  # pending
+    assert log.log_head().size == 0
+    assert log.log_integrate() == 3
+    rows = list(LogEntry.objects.order_by("leaf__seq"))
     assert [r.seq for r in rows] == [0, 1, 2]
-    assert rows[1].entry.startswith('{"n":1,"seq":1,"time":')  # RFC 8785: keys sorted
+    assert [r.id for r in rows] == sorted(r.id for r in rows)  # one writer: in commit order
+    # RFC 8785: keys sorted; v2 holds no seq (the leaf index is given at integration)
+    assert rows[1].entry.startswith('{"n":1,"time":')
+    assert rows[1].entry.endswith(',"type":"decision.deny","v":2}')
     assert bytes(rows[1].leaf_hash) == merkle.leaf_hash(rows[1].entry.encode())
+    assert log.log_integrate() == 0  # nothing is integrated twice
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 13])
@@ -80,6 +90,10 @@ def test_signed_tree_head_verifies_with_the_published_key(db: Any) -> None:
 def test_append_only_triggers_are_back_after_a_committed_test(committed_db: None) -> None:
     """Runs after the committed test above (pytest-django keeps transactional tests in file
     order, after the others): the teardown flush's exemption did not outlive that test."""
-    append_n(1)
+    append_n(1, integrate=False)
     with pytest.raises(Exception, match="append-only"), transaction.atomic():
         LogEntry.objects.all().delete()
+    log.log_integrate()
+    for model in (LogLeaf, LogBatch):
+        with pytest.raises(Exception, match="append-only"), transaction.atomic():
+            model.objects.all().delete()

@@ -90,7 +90,7 @@ def make_payload(consent: Consent | None = None, **overrides) -> dict:
         "event_type": "consent.granted",
         "actor_id": uuid.uuid4(),
         "actor_role": "self",
-        "log_seq": 7,
+        "log_entry_id": 7,
         "leaf_hash": LEAF,
         "issued_at": T0,
         "receipt_id": uuid.uuid4(),
@@ -127,7 +127,7 @@ def test_payload_of_every_kind_follows_the_receipt_schema(kind, role):
 
     payload = make_payload(make_consent(kind), actor_role=role)
 
-    schemas.validate("receipt.v1", payload)
+    schemas.validate("receipt.v2", payload)
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
@@ -136,7 +136,7 @@ def test_payload_in_each_language_follows_the_receipt_schema(language):
 
     payload = make_payload(consent, language=language)
 
-    schemas.validate("receipt.v1", payload)
+    schemas.validate("receipt.v2", payload)
     assert payload["language"] == language
 
 
@@ -145,10 +145,10 @@ def test_payload_carries_the_consent_the_actor_and_the_log_position():
     actor, receipt_id = uuid.uuid4(), uuid.uuid4()
 
     payload = make_payload(
-        consent, actor_id=actor, actor_role="guardian", receipt_id=receipt_id, log_seq=41
+        consent, actor_id=actor, actor_role="guardian", receipt_id=receipt_id, log_entry_id=41
     )
 
-    assert payload["version"] == "tahto-receipt/1"
+    assert payload["version"] == "tahto-receipt/2"
     assert payload["jurisdiction"] == "FI"
     assert payload["consentTimestamp"] == int(T0.timestamp())
     assert payload["consentReceiptID"] == str(receipt_id)
@@ -160,7 +160,7 @@ def test_payload_carries_the_consent_the_actor_and_the_log_position():
     assert payload["collectionMethod"] == "dashboard-on-behalf"
     assert payload["actor"] == {"id": str(actor), "role": "guardian"}
     assert payload["noticeSha256"] == "cd" * 32
-    assert payload["log"] == {"seq": 41, "leafHash": base64.b64encode(LEAF).decode()}
+    assert payload["log"] == {"entry": 41, "leafHash": base64.b64encode(LEAF).decode()}
     assert payload["consent"] == {
         "id": str(consent.id),
         "lineage": str(consent.lineage),
@@ -252,7 +252,26 @@ def test_receipt_still_verifies_after_key_rotation():
 
     keys.rotate()
 
-    assert receipt_verify(token, keys.public_jwks())["version"] == "tahto-receipt/1"
+    assert receipt_verify(token, keys.public_jwks())["version"] == "tahto-receipt/2"
+
+
+def test_receipt_of_version_1_citing_a_leaf_index_still_verifies():
+    """Receipts issued before entries were integrated after commit cite the leaf index."""
+    payload = make_payload()
+    payload["version"] = "tahto-receipt/1"
+    payload["log"] = {"seq": 7, "leafHash": payload["log"]["leafHash"]}
+    schemas.validate("receipt.v1", payload)
+    token = receipt_sign(payload)
+
+    assert receipt_verify(token, keys.public_jwks())["log"]["seq"] == 7
+
+
+def test_receipt_of_an_unknown_version_is_refused():
+    payload = make_payload()
+    payload["version"] = "tahto-receipt/3"
+
+    with pytest.raises(ReceiptInvalid, match="not a receipt of tahto-receipt/1 or"):
+        receipt_verify(receipt_sign(payload), keys.public_jwks())
 
 
 @pytest.mark.parametrize("position", [0, 17, -1])

@@ -9,6 +9,7 @@ from django.test import Client
 
 from consents import services
 from consents.events import EventType
+from consents.log import log_integrate
 from consents.models import Consent, LogEntry
 from mydata_operator.identity.models import Person
 from tests.fixtures.kanta import KantaStandIn
@@ -270,6 +271,7 @@ def test_periodic_task_revokes_the_tokens_of_ended_consents(
     services.consent_withdraw(
         consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
     )
+    log_integrate()  # as the integrator does after commit: handlers follow integrated entries
     assert tokens_revoke_ended_task() == 2
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
@@ -290,6 +292,7 @@ def test_the_log_handler_revokes_on_a_pause_once_and_is_safe_to_run_again(
     services.consent_pause(
         consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
     )
+    log_integrate()  # as the integrator does after commit: handlers follow integrated entries
     assert tokens_revoke_follow() == 2
     assert not AccessToken.objects.exists()
     assert tokens_revoke_follow() == 0  # the cursor moved on; nothing is revoked twice
@@ -309,7 +312,8 @@ def test_the_log_handler_revokes_when_the_consent_expires(
     later = frozen_now + timedelta(days=91)
     with time_machine.travel(later, tick=False):
         assert services.consents_expire(now=later) == 1
-        assert tokens_revoke_follow() == 2
+        log_integrate()  # as the integrator does after commit: handlers follow integrated entries
+    assert tokens_revoke_follow() == 2
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
 

@@ -4,15 +4,15 @@ Each attack takes `tamper(sql, params)`, which runs SQL past the append-only tri
 the `attacker` fixture), and returns what the checks must say about it.
 """
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 
+from consents import log as consent_log
 from consents import merkle
 from consents.log import node_key
-from consents.models import Consent, LogEntry, LogNode, Receipt
+from consents.models import Consent, LogBatch, LogEntry, LogLeaf, LogNode, Receipt
 from consents.states import Kind, Status
 
 Tamper = Callable[[str, list[Any]], None]
@@ -20,20 +20,30 @@ Tamper = Callable[[str, list[Any]], None]
 
 def change_entry_text(tamper: Tamper) -> str:
     """A granted consent's entry says it was rejected."""
-    row = LogEntry.objects.filter(event_type="consent.granted").order_by("seq").first()
+    row = (
+        LogEntry.objects.integrated()
+        .filter(event_type="consent.granted")
+        .order_by("leaf__seq")
+        .first()
+    )
     assert row is not None
     changed = row.entry.replace('"consent.granted"', '"consent.rejected"')
-    tamper("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, row.seq])
+    tamper("UPDATE consents_logentry SET entry = %s WHERE id = %s", [changed, row.id])
     return f"verification failed at entry {row.seq}:"
 
 
 def deny_into_permit(tamper: Tamper) -> str:
     """The search columns of a denied flow say it was permitted, to another recipient."""
-    row = LogEntry.objects.filter(event_type="decision.deny").order_by("seq").first()
+    row = (
+        LogEntry.objects.integrated()
+        .filter(event_type="decision.deny")
+        .order_by("leaf__seq")
+        .first()
+    )
     assert row is not None, "the log needs a denied decision"
     tamper(
-        "UPDATE consents_logentry SET event_type = %s, outcome = %s, recipient = %s WHERE seq = %s",
-        ["decision.permit", "permit", "1.2.246.10.9999999.10.0", row.seq],
+        "UPDATE consents_logentry SET event_type = %s, outcome = %s, recipient = %s WHERE id = %s",
+        ["decision.permit", "permit", "1.2.246.10.9999999.10.0", row.id],
     )
     return (
         f"verification failed at entry {row.seq}: its searchable column event_type says "
@@ -42,36 +52,51 @@ def deny_into_permit(tamper: Tamper) -> str:
 
 
 def truncate_tail(tamper: Tamper, remove: int = 4) -> str:
-    """Remove the last entries, their nodes, newer signed heads and receipts; roll back the
-    head to a consistent smaller tree. Only a witnessed checkpoint can tell."""
-    size = LogEntry.objects.count()
+    """Remove the last entries (their leaves, entry rows and receipts), their nodes, newer
+    signed heads and integration batches; roll the head back to a consistent smaller tree
+    (a batch row of that size, as the integrator would have written). Only a witnessed
+    checkpoint can tell."""
+    newest = LogBatch.objects.order_by("-size").first()
+    assert newest is not None, "the log needs an integrated tail"
+    size = newest.size
     keep = size - remove
     for seq in range(keep, size):
-        tamper("DELETE FROM consents_receipt WHERE log_seq = %s", [seq])
-        tamper("DELETE FROM consents_logentry WHERE seq = %s", [seq])
+        entry_id = LogLeaf.objects.values_list("entry_id", flat=True).get(seq=seq)
+        tamper("DELETE FROM consents_receipt WHERE log_entry_id = %s", [entry_id])
+        tamper("DELETE FROM consents_logleaf WHERE seq = %s", [seq])
+        tamper("DELETE FROM consents_logentry WHERE id = %s", [entry_id])
     for key in LogNode.objects.values_list("key", flat=True):
         level, index = key & 63, key >> 6
         if (index + 1) << level > keep:
             tamper("DELETE FROM consents_lognode WHERE key = %s", [key])
     tamper("DELETE FROM consents_treehead WHERE tree_size > %s", [keep])
-    frontier = []
+    tamper("DELETE FROM consents_logbatch WHERE size >= %s", [keep])
+    frontier: list[bytes] = []
     for level, index in merkle.frontier_nodes(keep):
         if level == 0:
-            frontier.append(bytes(LogEntry.objects.get(seq=index).leaf_hash).hex())
+            frontier.append(bytes(LogLeaf.objects.get(seq=index).leaf_hash))
         else:
-            frontier.append(bytes(LogNode.objects.get(key=node_key(level, index)).hash).hex())
-    tamper(
-        "UPDATE consents_loghead SET size = %s, frontier = %s WHERE id = 1",
-        [keep, json.dumps(frontier)],
+            frontier.append(bytes(LogNode.objects.get(key=node_key(level, index)).hash))
+    LogBatch.objects.create(  # an INSERT: the append-only triggers allow it anyway
+        size=keep,
+        entries=keep
+        - (LogBatch.objects.order_by("-size").values_list("size", flat=True).first() or 0),
+        frontier=[h.hex() for h in frontier],
+        root_hash=merkle.frontier_root(frontier, keep),
+        horizon=newest.horizon,
+        integrated_at=timezone.now(),
     )
+    assert consent_log.log_head().size == keep
     return "the log is shorter than a checkpoint a witness cosigned"
 
 
 def delete_receipt(tamper: Tamper) -> str:
-    receipt = Receipt.objects.order_by("log_seq").first()
+    receipt = Receipt.objects.filter(log_entry__leaf__isnull=False).order_by("log_entry_id").first()
     assert receipt is not None
     tamper("DELETE FROM consents_receipt WHERE id = %s", [receipt.id.hex])
-    return f"log entry {receipt.log_seq} ({receipt.event_type} of consent {receipt.consent_id})"
+    return (
+        f"log entry {receipt.log_entry_id} ({receipt.event_type} of consent {receipt.consent_id})"
+    )
 
 
 def consent_without_history(tamper: Tamper, subject_id: Any) -> str:

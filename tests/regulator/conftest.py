@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from consents import log
 from consents.models import LogEntry
 from mydata_operator.identity.models import Person, Regulator
-from tests.conftest import _triggers, grant
+from tests.conftest import RawEditor, _log_triggers, _triggers, grant
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +65,7 @@ def populated(citizen: Person, family: Any, provider: Any) -> int:
         actor=services.Actor.person(citizen.id),
         reason="no longer",
     )
+    log.log_integrate()  # as the integrator does after commit: the regulator reads the tree
     return LogEntry.objects.count()
 
 
@@ -81,11 +83,16 @@ def attacker(committed_db: None) -> Iterator[Tamper]:
                 cursor.execute(sql, params)
                 cursor.execute("SET session_replication_role = origin")
         else:
-            with connection.schema_editor() as editor:
-                _triggers.backwards(None, editor)
+            # Statements one by one, as at a SQL prompt: a schema editor would refuse to close
+            # over the dangling references an attacker leaves behind.
+            editor = RawEditor()
+            _triggers.backwards(None, editor)
+            _log_triggers.sqlite_triggers_backwards(editor)
             with connection.cursor() as cursor:
+                cursor.execute("PRAGMA foreign_keys = OFF")  # as a superuser could, too
                 cursor.execute(sql, params)
-            with connection.schema_editor() as editor:
-                _triggers.forwards(None, editor)
+                cursor.execute("PRAGMA foreign_keys = ON")
+            _triggers.forwards(None, editor)
+            _log_triggers.sqlite_triggers_forwards(editor)
 
     yield run

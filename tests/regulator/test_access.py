@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
+from consents import log as consent_log
 from consents.events import EventType
 from consents.models import LogEntry
 
@@ -130,6 +131,7 @@ def test_regulator_requests_change_nothing_but_append_audit_entries(
                 b"".join(response.streaming_content)
     assert _state() == before
     assert list(apps.get_model("consents", "Consent").objects.values()) == consents
-    new = LogEntry.objects.filter(seq__gte=size)
+    consent_log.log_integrate()  # as the integrator does after commit
+    new = LogEntry.objects.filter(leaf__seq__gte=size)
     assert new.exists()
     assert set(new.values_list("event_type", flat=True)) == {EventType.AUDIT_QUERY}

@@ -37,8 +37,8 @@ def test_export_of_a_selection_holds_only_the_selected_entries(
     export = download(regulator_client, tmp_path, subject=citizen.personal_identity_code)
     seqs = [json.loads(line)["seq"] for line in export.lines()]
     assert seqs == sorted(
-        LogEntry.objects.filter(subject_id=citizen.id, seq__lt=populated + 1).values_list(
-            "seq", flat=True
+        LogEntry.objects.filter(subject_id=citizen.id, leaf__seq__lt=populated + 1).values_list(
+            "leaf__seq", flat=True
         )
     )
     assert inclusion(run_tool, export).returncode == 0
@@ -142,7 +142,7 @@ def test_each_export_is_logged_with_its_tree_size(
     regulator_client: Client, populated: int, tmp_path: Path
 ) -> None:
     download(regulator_client, tmp_path, kind="biobank")
-    audits = LogEntry.objects.filter(event_type=EventType.AUDIT_QUERY).order_by("seq")
+    audits = LogEntry.objects.filter(event_type=EventType.AUDIT_QUERY).order_by("leaf__seq")
     body = next(
         json.loads(a.entry) for a in audits if json.loads(a.entry)["action"] == "export-jsonl"
     )

@@ -152,6 +152,38 @@ def test_service_role_can_run_the_service(
             "VALUES (%s, 'x', 'en', now())",
             ["f" * 64],
         )
-        cursor.execute("UPDATE consents_loghead SET size = size WHERE id = 1")
         cursor.execute("UPDATE consents_consent SET updated_at = updated_at")
         assert cursor.rowcount > 0
+
+
+def test_service_role_can_append_and_integrate(
+    service_connection: psycopg.Connection[Any], populated: int
+) -> None:
+    """log_append and the integrator (leaves, nodes, a batch row, a signed head: INSERTs only,
+    txid filled by the database, the advisory lock) run as the service role."""
+    from django.db import transaction
+
+    from consents.events import EventType
+    from consents.models import LogBatch
+
+    consent_log.log_integrate()  # nothing pending: the service role's batch is this entry
+    before = consent_log.log_head().size
+    db = connection.settings_dict
+    saved = (db["USER"], db["PASSWORD"])
+    connection.close()
+    db["USER"], db["PASSWORD"] = f"{db['NAME']}_service", "service-pass"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == db["USER"]
+        with transaction.atomic():
+            entry = consent_log.log_append(event_type=EventType.AUDIT_QUERY, body={"q": "role"})
+        assert entry.seq is None  # pending until integrated
+        assert consent_log.log_integrate() == 1
+        head = consent_log.tree_head_sign()
+    finally:
+        connection.close()
+        db["USER"], db["PASSWORD"] = saved
+    newest = LogBatch.objects.order_by("-size").first()
+    assert newest is not None and head.tree_size == before + 1 == newest.size
+    assert consent_log.entry_place(entry_id=entry.id).seq == before

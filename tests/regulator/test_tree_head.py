@@ -65,6 +65,7 @@ def test_head_is_proven_to_extend_the_checkpoint_a_witness_cosigned(
     assert first["message"] == "no witness has cosigned a checkpoint of this log yet"
     witnessed = cosign_current(witness_key)
     grant(citizen, "biobank")
+    consent_log.log_integrate()
     second = regulator_client.get("/regulator/api/tree-head").json()
     assert second["consistent"] is True
     assert second["previous_size"] == witnessed

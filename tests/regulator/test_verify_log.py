@@ -44,7 +44,7 @@ def failure() -> str:
 
 
 def entry_text(seq: int) -> str:
-    return LogEntry.objects.values_list("entry", flat=True).get(seq=seq)
+    return LogEntry.objects.values_list("entry", flat=True).get(leaf__seq=seq)
 
 
 def test_untouched_log_verifies(signed: int) -> None:
@@ -55,7 +55,11 @@ def test_untouched_log_verifies(signed: int) -> None:
 def test_changed_entry_is_caught_at_that_entry(attacker: Tamper, signed: int) -> None:
     changed = entry_text(4).replace('"consent.granted"', '"consent.rejected"')
     assert changed != entry_text(4)
-    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    attacker(
+        "UPDATE consents_logentry SET entry = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
+        [changed, 4],
+    )
     assert failure().startswith("verification failed at entry 4:")
 
 
@@ -68,8 +72,13 @@ def test_changed_entry_with_its_leaf_hash_recomputed_is_caught(
 
     changed = rfc8785.dumps(body).decode()
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [changed, leaf_hash(changed.encode()), 3],
+    )
+    attacker(
+        "UPDATE consents_logleaf SET leaf_hash = %s WHERE seq = %s",
+        [leaf_hash(changed.encode()), 3],
     )
     message = failure()
     assert "verification failed at entry" in message
@@ -77,26 +86,52 @@ def test_changed_entry_with_its_leaf_hash_recomputed_is_caught(
 
 
 def test_removed_entry_is_caught(attacker: Tamper, signed: int) -> None:
-    attacker("DELETE FROM consents_logentry WHERE seq = %s", [5])
+    entry = LogEntry.objects.get(leaf__seq=5).id
+    attacker("DELETE FROM consents_logleaf WHERE seq = %s", [5])
+    attacker("DELETE FROM consents_logentry WHERE id = %s", [entry])
     assert failure().startswith("verification failed at entry 5: entry 5 is missing")
 
 
 def test_removed_last_entry_is_caught(attacker: Tamper, signed: int) -> None:
-    attacker("DELETE FROM consents_logentry WHERE seq = %s", [signed - 1])
+    entry = LogEntry.objects.get(leaf__seq=signed - 1).id
+    attacker("DELETE FROM consents_logleaf WHERE seq = %s", [signed - 1])
+    attacker("DELETE FROM consents_logentry WHERE id = %s", [entry])
     assert f"verification failed at entry {signed - 1}" in failure()
 
 
 def test_reordered_entries_are_caught(attacker: Tamper, signed: int) -> None:
     first, second = entry_text(2), entry_text(6)
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [second, leaf_hash(second.encode()), 2],
     )
     attacker(
-        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE seq = %s",
+        "UPDATE consents_logentry SET entry = %s, leaf_hash = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
         [first, leaf_hash(first.encode()), 6],
     )
-    assert failure().startswith("verification failed at entry 2: the entry says it is seq 6")
+    assert failure().startswith(
+        "verification failed at entry 2: the leaf hash in the tree is not the hash stored "
+        "with the entry"
+    )
+
+
+def test_reordered_leaves_are_caught(attacker: Tamper, signed: int) -> None:
+    """The same swap made in the tree's leaf table too: the stored nodes no longer match."""
+    a, b = LogEntry.objects.get(leaf__seq=2), LogEntry.objects.get(leaf__seq=6)
+    attacker("UPDATE consents_logleaf SET entry_id = %s WHERE seq = %s", [-1, 2])
+    attacker(
+        "UPDATE consents_logleaf SET entry_id = %s, leaf_hash = %s WHERE seq = %s",
+        [a.id, bytes(a.leaf_hash), 6],
+    )
+    attacker(
+        "UPDATE consents_logleaf SET entry_id = %s, leaf_hash = %s WHERE seq = %s",
+        [b.id, bytes(b.leaf_hash), 2],
+    )
+    message = failure()
+    assert message.startswith("verification failed at entry")
+    assert "does not match the entries" in message or "do not hash to the root" in message
 
 
 def test_forged_tree_head_is_caught(attacker: Tamper, signed: int) -> None:
@@ -112,7 +147,11 @@ def test_export_from_a_tampered_database_fails_the_stand_alone_verifier(
     attacker: Tamper, signed: int, regulator_client: Client, tmp_path: Path
 ) -> None:
     changed = entry_text(4).replace('"consent.granted"', '"consent.withdrawn"')
-    attacker("UPDATE consents_logentry SET entry = %s WHERE seq = %s", [changed, 4])
+    attacker(
+        "UPDATE consents_logentry SET entry = %s WHERE id = "
+        "(SELECT entry_id FROM consents_logleaf WHERE seq = %s)",
+        [changed, 4],
+    )
     export = download(regulator_client, tmp_path, tree_size=str(signed))
     done = inclusion(run_tool, export)
     assert done.returncode == 1
@@ -139,6 +178,19 @@ def test_signed_head_that_disagrees_with_the_entries_is_reported(
     assert "do not hash to the root of the signed tree head of size 3" in message
 
 
+def test_changed_right_edge_of_the_head_is_caught(attacker: Tamper, signed: int) -> None:
+    """The next batch builds on the stored right edge: a rewritten one is an alarm."""
+    from django.db import connection
+
+    edge = '["' + "00" * 32 + '"]'
+    if connection.vendor == "postgresql":
+        sql = "UPDATE consents_logbatch SET frontier = CAST(%s AS jsonb) WHERE size = %s"
+    else:
+        sql = "UPDATE consents_logbatch SET frontier = %s WHERE size = %s"
+    attacker(sql, [edge, signed])
+    assert "the log head's right edge does not match the entries" in failure()
+
+
 # --- the attacks of the issue: each is noticed by verify_log and by the periodic check -------
 
 
@@ -150,8 +202,8 @@ def periodic_alarm() -> str:
     assert log_integrity_check_task() is False
     check = IntegrityCheck.objects.filter(source="periodic").latest("id")
     assert not check.ok
-    assert check.log_seq is not None
-    logged = LogEntry.objects.get(seq=check.log_seq)
+    assert check.log_entry_id is not None
+    logged = LogEntry.objects.get(id=check.log_entry_id)
     assert (logged.event_type, logged.outcome) == ("audit.integrity", "alarm")
     return "\n".join(check.problems)
 
@@ -165,9 +217,9 @@ def test_untouched_log_passes_every_check_and_the_result_is_stored_and_logged(
     assert log_integrity_check_task() is True
     check = IntegrityCheck.objects.get(source="periodic")
     assert check.ok and check.problems == [] and check.entries == signed
-    assert check.log_seq is not None
+    assert check.log_entry_id is not None
     assert check.consents > 0 and check.receipts > 0
-    assert LogEntry.objects.get(seq=check.log_seq).outcome == "ok"
+    assert LogEntry.objects.get(id=check.log_entry_id).outcome == "ok"
     assert "verified" in verify_log()  # and the audit.integrity entries verify too
 
 

@@ -16,6 +16,7 @@ from django.db import connection, connections
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from consents import checkpoint as cp
+from consents import log as consent_log
 from consents import witnesses
 from consents.models import Cosignature
 from tests.conftest import grant
@@ -85,6 +86,7 @@ def test_witness_cosigns_successive_checkpoints_of_the_live_service(
     assert first.returncode == 0, first.stderr
     assert f"cosigned the checkpoint of size {populated}" in first.stdout
     grant(citizen, "biobank")
+    consent_log.log_integrate()
     second = run_witness(served, tmp_path)
     assert second.returncode == 0, second.stderr
     assert f"consistent with size {populated} cosigned before" in second.stdout

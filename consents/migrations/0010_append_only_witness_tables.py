@@ -43,5 +43,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("consents", "0007_witness_cosignature_integrity_check")]
+    dependencies = [("consents", "0009_witness_cosignature_integrity_check")]
     operations = [migrations.RunPython(forwards, backwards)]

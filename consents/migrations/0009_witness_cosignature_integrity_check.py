@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consents', '0005_log_type_seq_index'),
+        ('consents', '0008_delete_loghead'),
     ]
 
     operations = [
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('receipts', models.IntegerField(default=0)),
                 ('witnessed_size', models.BigIntegerField(blank=True, null=True)),
                 ('problems', models.JSONField(default=list, help_text='What failed, in words')),
-                ('log_seq', models.BigIntegerField(blank=True, help_text='Its audit.integrity entry', null=True)),
+                ('log_entry_id', models.BigIntegerField(blank=True, help_text='Its audit.integrity entry (LogEntry id)', null=True)),
             ],
             options={
                 'indexes': [models.Index(fields=['-finished_at'], name='integrity_latest')],
