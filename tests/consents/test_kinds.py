@@ -184,7 +184,7 @@ def test_receipt_of_a_registered_kind_names_its_service_purposes_and_controllers
         event_type="consent.granted",
         actor_id=consent.subject_id,
         actor_role="self",
-        log_seq=1,
+        log_entry_id=1,
         leaf_hash=bytes(32),
         issued_at=T0,
         receipt_id=uuid.uuid4(),
