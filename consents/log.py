@@ -345,7 +345,9 @@ def _check_column(name: str, value: str) -> None:
         raise EntryFormatError(f"log entry {name} contains a NUL character")
 
 
-_COLUMNS = (
+#: The searchable columns: each is derived from the hashed entry by `entry_columns`, and the
+#: integrity check compares every stored row against that derivation.
+SEARCH_COLUMNS = (
     "event_type",
     "occurred_at",
     "subject_id",
@@ -356,9 +358,8 @@ _COLUMNS = (
     "recipient",
     "purpose",
     "outcome",
-    "entry",
-    "leaf_hash",
 )
+_COLUMNS = (*SEARCH_COLUMNS, "entry", "leaf_hash")
 
 
 _FIELDS: "dict[str, Field[Any, Any]]" = {f.name: f for f in LogEntry._meta.concrete_fields}

@@ -67,19 +67,6 @@ class LogReport:
 #: Observes each verified entry with its parsed body (consent replay, receipts).
 Observer = Callable[[LogEntry, dict[str, Any]], None]
 
-_COLUMNS = (
-    "event_type",
-    "occurred_at",
-    "subject_id",
-    "actor_id",
-    "consent_id",
-    "consent_lineage",
-    "kind",
-    "recipient",
-    "purpose",
-    "outcome",
-)
-
 
 def _check_columns(row: LogEntry, body: dict[str, Any]) -> None:
     try:
@@ -88,7 +75,7 @@ def _check_columns(row: LogEntry, body: dict[str, Any]) -> None:
         raise LogVerificationFailed(
             f"verification failed at entry {row.seq}: its columns cannot be derived from it: {exc}"
         ) from None
-    for name in _COLUMNS:
+    for name in consent_log.SEARCH_COLUMNS:
         stored = getattr(row, name)
         if stored != derived[name]:
             raise LogVerificationFailed(
