@@ -26,7 +26,7 @@ migrate: $(STAMP) ## Apply migrations as the owner (DATABASE_OWNER_URL), then se
 demo: migrate ## Load the demo citizens, providers and regulator (idempotent)
 	$(BIN)/python manage.py demo_data
 
-run: demo ## Install, migrate, load demo data, start the web service (:8000) and a Celery worker
+run: demo ## Install, migrate, load demo data; start the web service (:8000), Kanta stand-in (:8001), Celery worker and log integrator
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	bin/run-service
 
