@@ -132,9 +132,9 @@ class ConsentKind(ABC):
         party = scope.get(self.recipient_key) if self.recipient_key else None
         return party if isinstance(party, Mapping) else None
 
-    @abstractmethod
     def covers_recipient(self, scope: Scope, recipient: Recipient) -> bool:
-        """Does the scope name this recipient?"""
+        """Does the scope name this recipient? (Kinds with more than one recipient override.)"""
+        return party_names(self.recipient(scope), recipient)
 
     @abstractmethod
     def match(self, scope: Scope, request: DecisionRequest, *, used_today: int) -> Match:
@@ -146,9 +146,10 @@ class ConsentKind(ABC):
         """How many flows a day the scope allows (None: no limit)."""
         return None
 
-    @abstractmethod
     def organisations(self, scope: Scope) -> list[Party]:
         """Every organisation the scope names: recipients, senders, the biobank."""
+        party = self.recipient(scope)
+        return [party] if party is not None else []
 
     def data_categories(self, scope: Scope) -> frozenset[str]:
         """The data categories the scope covers."""

@@ -15,12 +15,9 @@ from .base import (
     ConsentKind,
     DecisionRequest,
     Match,
-    Party,
     ReceiptPurpose,
-    Recipient,
     Scope,
     names_only,
-    party_names,
 )
 
 
@@ -39,9 +36,6 @@ class Biobank(ConsentKind):
     }
     recipient_key = "biobank"
 
-    def covers_recipient(self, scope: Scope, recipient: Recipient) -> bool:
-        return party_names(scope.get("biobank"), recipient)
-
     def match(self, scope: Scope, request: DecisionRequest, *, used_today: int) -> Match:
         wanted = request.data_categories
         result = duo_match(scope, dict(request.research or {}), at=request.at)
@@ -51,10 +45,6 @@ class Biobank(ConsentKind):
         if wanted and not granted:
             return Match(Reason.CATEGORIES)
         return Match(Reason.PERMITTED, granted, detail=result.detail, detail_code=result.code)
-
-    def organisations(self, scope: Scope) -> list[Party]:
-        party = self.recipient(scope)
-        return [party] if party is not None else []
 
     def fhir_provision(self, provision: dict[str, Any], scope: Scope, provision_type: str) -> None:
         if isinstance(scope.get("biobank"), dict):

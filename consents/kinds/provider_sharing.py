@@ -16,12 +16,9 @@ from .base import (
     ConsentKind,
     DecisionRequest,
     Match,
-    Party,
     ReceiptPurpose,
-    Recipient,
     Scope,
     names_only,
-    party_names,
 )
 
 
@@ -42,9 +39,6 @@ class ProviderSharing(ConsentKind):
     }
     recipient_key = "recipient"
 
-    def covers_recipient(self, scope: Scope, recipient: Recipient) -> bool:
-        return party_names(scope.get("recipient"), recipient)
-
     def match(self, scope: Scope, request: DecisionRequest, *, used_today: int) -> Match:
         if request.flow != Flow.PROVIDER_ACCESS:
             return Match(Reason.NO_CONSENT)
@@ -61,10 +55,6 @@ class ProviderSharing(ConsentKind):
     def daily_limit(self, scope: Scope) -> int | None:
         limit = scope.get("frequencyPerDay")
         return limit if isinstance(limit, int) else None
-
-    def organisations(self, scope: Scope) -> list[Party]:
-        party = self.recipient(scope)
-        return [party] if party is not None else []
 
     def fhir_provision(self, provision: dict[str, Any], scope: Scope, provision_type: str) -> None:
         if isinstance(scope.get("recipient"), dict):
