@@ -11,7 +11,8 @@ app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", oauth_views.ConsentAuthorizationView.as_view(), name="authorize"),
-    path("token/", token_rate_limited(dot_views.TokenView.as_view()), name="token"),
+    path("par", token_rate_limited(oauth_views.PushedAuthorizationView.as_view()), name="par"),
+    path("token/", token_rate_limited(oauth_views.DpopTokenView.as_view()), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth_views.ConsentIntrospectionView.as_view(), name="introspect"),
 ]

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import client_keys, tokens
+from . import client_keys, dpop, tokens
 
 
 @shared_task(acks_late=True)
@@ -17,3 +17,9 @@ def tokens_revoke_ended_task() -> int:
 def client_jwt_uses_prune_task() -> int:
     """Forget the jtis of client JWTs that have expired."""
     return client_keys.client_jwt_uses_prune()
+
+
+@shared_task(acks_late=True)
+def dpop_uses_prune_task() -> int:
+    """Forget the jtis of DPoP proofs too old to be accepted again."""
+    return dpop.dpop_uses_prune()

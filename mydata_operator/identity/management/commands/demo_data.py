@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -88,6 +89,8 @@ class Command(BaseCommand):
             Provider.objects.get_or_create(
                 organisation_id=oid, defaults={"name": name, "kind": kind, "application": app}
             )
+        # Their key pairs for private_key_jwt (private halves under TAHTO_KEY_DIR/clients/).
+        call_command("demo_provider_keys", *(client_id for *_, client_id in PROVIDERS))
         regulator_user, created = users.get_or_create(username="valvoja")
         if created:
             regulator_user.set_password(DEMO_PASSWORD.format(username="valvoja"))
