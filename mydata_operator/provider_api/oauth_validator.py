@@ -29,7 +29,7 @@ from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2 import InvalidRequestError, Server
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, UnsupportedResponseTypeError
 
 from mydata_operator.identity.models import Provider
 
@@ -141,6 +141,19 @@ class ConsentBoundValidator(OAuth2Validator):
         self, request: OAuthlibRequest, *args: Any, **kwargs: Any
     ) -> bool:
         return True  # every client is confidential; none is trusted by its id alone
+
+    def validate_response_type(
+        self,
+        client_id: str,
+        response_type: str,
+        client: Any,
+        request: OAuthlibRequest,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if response_type != "code":  # not "this client may not", but "this server does not"
+            raise UnsupportedResponseTypeError(request=request)
+        return bool(super().validate_response_type(client_id, response_type, client, request))
 
     def validate_redirect_uri(
         self, client_id: str, redirect_uri: str, request: OAuthlibRequest, *args: Any, **kwargs: Any
