@@ -89,7 +89,7 @@ class ConsentTokenAuthentication(BaseAuthentication):
 
     def _refuse(self, request: Request, detail: str, error: str = "invalid_token") -> None:
         log.warning("provider API refused: %s (%s)", detail, request.path)
-        request._request.tahto_dpop_error = error
+        setattr(request._request, "tahto_dpop_error", error)  # noqa: B010 - read by the header
         raise DpopChallenge(detail, error=error)
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:

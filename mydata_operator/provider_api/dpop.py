@@ -134,9 +134,8 @@ def dpop_verify(
     age = now.timestamp() - iat
     if age > settings.TAHTO_DPOP_MAX_AGE_SECONDS or age < -settings.TAHTO_CLIENT_JWT_SKEW_SECONDS:
         raise DpopInvalid("the proof is not fresh (iat)")
-    if access_token is not None:
-        if claims.get("ath") != access_token_hash(access_token):
-            raise DpopInvalid("ath is not the hash of the access token")
+    if access_token is not None and claims.get("ath") != access_token_hash(access_token):
+        raise DpopInvalid("ath is not the hash of the access token")
     if settings.TAHTO_DPOP_NONCE_REQUIRED and not _nonce_ok(claims.get("nonce"), now):
         raise DpopInvalid("use the server's DPoP-Nonce", error="use_dpop_nonce")
     jti = claims.get("jti")

@@ -38,7 +38,7 @@ from .client_keys import ClientJwtInvalid, client_assertion_verify
 from .dpop import DpopInvalid, dpop_verify
 from .models import ConsentAuthorization
 
-TOKEN_PATH = "/o/token/"
+TOKEN_PATH = "/o/token/"  # noqa: S105 - a URL path, not a secret
 
 
 class FapiServer(Server):
@@ -293,5 +293,5 @@ class ConsentBoundValidator(OAuth2Validator):
             binding.tokens_bind(
                 authorization=authorization, token=token, at=timezone.now(), jkt=jkt
             )
-        token["token_type"] = "DPoP"  # RFC 9449 §5
+        token["token_type"] = "DPoP"  # noqa: S105 - RFC 9449 §5 token type
         token["authorization_details"] = authorization.authorization_details

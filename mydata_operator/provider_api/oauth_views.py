@@ -201,7 +201,7 @@ class ConsentAuthorizationView(AuthorizationView):
             params = fapi.par_open(
                 request_uri=request_uri,
                 client_id=client_id,
-                user_id=request.user.pk,
+                user_id=int(request.user.pk or 0),
                 at=timezone.now(),
             )
         except fapi.ParInvalid as exc:
@@ -211,7 +211,7 @@ class ConsentAuthorizationView(AuthorizationView):
         query = QueryDict(mutable=True)
         for key, value in params.items():
             query[key] = value
-        request.GET = query
+        request.GET = query  # type: ignore[assignment] # the pushed parameters, read-only from here
         request.META["QUERY_STRING"] = query.urlencode()
         self._request_uri = request_uri
         return None
@@ -307,7 +307,7 @@ class ConsentAuthorizationView(AuthorizationView):
             pushed = fapi.par_complete(
                 request_uri=data.get("request_uri") or "",
                 client_id=data["client_id"],
-                user_id=self.request.user.pk,
+                user_id=int(self.request.user.pk or 0),
                 at=timezone.now(),
             )
         except fapi.ParInvalid as exc:
@@ -456,7 +456,7 @@ class PushedAuthorizationView(View):
             return _invalid_client()
         client_id = principal.application.client_id
         skip = {"client_assertion", "client_assertion_type", "client_secret"}
-        params = {k: v for k, v in request.POST.items() if k not in skip}
+        params = {k: str(v) for k, v in request.POST.items() if k not in skip}
         if "request_uri" in params:
             return _oauth_error(
                 "invalid_request", "request_uri is not allowed in a pushed request."

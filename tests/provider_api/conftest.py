@@ -232,8 +232,8 @@ def authorize(
     """Push the request, go through the authorize page as the signed-in citizen; return the code."""
     verifier, challenge = pkce()
     pc = _client(client)
-    query = pushed_query(pc, authorize_params(pc.client_id, consent_id, challenge, **overrides))
-    page = browser.get("/o/authorize/", query)
+    front = pushed_query(pc, authorize_params(pc.client_id, consent_id, challenge, **overrides))
+    page = browser.get("/o/authorize/", front)
     assert page.status_code == 200, page.content[:2000]
     form = page.context["form"]
     data = {name: value for name, value in form.initial.items() if value is not None}
@@ -264,7 +264,7 @@ def token_request(
 TOKEN_KEYS: dict[str, DpopKey] = {}
 
 
-def bound_headers(token: str, method: str, path: str) -> dict[str, str]:
+def bound_headers(token: str, method: str, path: str) -> dict[str, Any]:
     """Authorization: DPoP and a fresh proof with the key the token was issued to (a new key
     for a token this test did not get from /o/token/)."""
     key = TOKEN_KEYS.get(token) or DpopKey()
@@ -294,10 +294,11 @@ def exchange(client: Client, pc: ProviderClient, auth: Authorized, **overrides: 
         "code_verifier": auth.verifier,
         **overrides,
     }
-    return token_request(client, pc, **{k: v for k, v in data.items() if v is not None})
+    fields: dict[str, Any] = {k: v for k, v in data.items() if v is not None}
+    return token_request(client, pc, **fields)
 
 
-def dpop_headers(pc: ProviderClient, method: str, path: str, token: str) -> dict[str, str]:
+def dpop_headers(pc: ProviderClient, method: str, path: str, token: str) -> dict[str, Any]:
     """The headers of a DPoP-bound data call (for callers that build the request themselves)."""
     proof = pc.dpop.proof(method, path, token=token)
     return {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": proof}

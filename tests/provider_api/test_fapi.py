@@ -40,7 +40,7 @@ def _tokens(browser: Client, pc: ProviderClient, consent: Consent) -> dict[str, 
 
 
 def _call(token: str, *, scheme: str = "DPoP", proof: str | None = None, path: str = DATA) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"{scheme} {token}"}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"{scheme} {token}"}
     if proof is not None:
         headers["HTTP_DPOP"] = proof
     return Client().get(path, **headers)
@@ -129,9 +129,13 @@ def test_an_old_proof_is_refused(issued: dict[str, Any], provider_client: Provid
 def test_introspection_answers_the_key_binding(
     issued: dict[str, Any], provider_client: ProviderClient
 ) -> None:
-    answer = Client().post(
-        "/o/introspect/", {"token": issued["access_token"], **provider_client.assertion_form()}
-    ).json()
+    answer = (
+        Client()
+        .post(
+            "/o/introspect/", {"token": issued["access_token"], **provider_client.assertion_form()}
+        )
+        .json()
+    )
     assert answer["active"] is True and answer["token_type"] == "DPoP"
     assert answer["cnf"] == {"jkt": provider_client.dpop.jkt}
 
@@ -169,11 +173,18 @@ def test_refresh_works_only_with_the_key_the_tokens_are_bound_to(
         refresh_token=refresh,
     )
     assert other.status_code == 400 and other.json()["error"] == "invalid_dpop_proof"
-    same = token_request(Client(), provider_client, grant_type="refresh_token", refresh_token=refresh)
+    same = token_request(
+        Client(), provider_client, grant_type="refresh_token", refresh_token=refresh
+    )
     assert same.status_code == 200, same.content
-    introspected = Client().post(
-        "/o/introspect/", {"token": same.json()["access_token"], **provider_client.assertion_form()}
-    ).json()
+    introspected = (
+        Client()
+        .post(
+            "/o/introspect/",
+            {"token": same.json()["access_token"], **provider_client.assertion_form()},
+        )
+        .json()
+    )
     assert introspected["cnf"]["jkt"] == provider_client.dpop.jkt
 
 
@@ -290,7 +301,10 @@ def test_front_channel_authorize_to_an_unregistered_uri_is_not_redirected(
 ) -> None:
     _, challenge = pkce()
     params = authorize_params(
-        provider_client.client_id, consent_request.id, challenge, redirect_uri="https://evil.example/"
+        provider_client.client_id,
+        consent_request.id,
+        challenge,
+        redirect_uri="https://evil.example/",
     )
     answer = citizen_browser.get("/o/authorize/", params)
     assert answer.status_code == 400 and "Location" not in answer
