@@ -44,7 +44,8 @@ PROVIDERS = [
 ]
 
 DEMO_PASSWORD = "tahto-demo-{username}"  # noqa: S105 - demo accounts, listed in the README
-DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - demo clients, in the README
+# DOT wants a secret on every client; FAPI clients never use one (private_key_jwt only).
+DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - never accepted, see above
 
 
 class Command(BaseCommand):
