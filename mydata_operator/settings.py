@@ -402,6 +402,10 @@ CELERY_BEAT_SCHEDULE["prune-dpop-proof-uses"] = {
     "task": "mydata_operator.provider_api.tasks.dpop_uses_prune_task",
     "schedule": 600.0,
 }
+CELERY_BEAT_SCHEDULE["prune-pushed-requests"] = {
+    "task": "mydata_operator.provider_api.tasks.pushed_requests_prune_task",
+    "schedule": 600.0,
+}
 CELERY_BEAT_SCHEDULE["prune-client-jwt-uses"] = {
     "task": "mydata_operator.provider_api.tasks.client_jwt_uses_prune_task",
     "schedule": 600.0,

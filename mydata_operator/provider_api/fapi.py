@@ -23,6 +23,8 @@ from . import binding
 from .models import ClientProfile, PushedAuthorizationRequest
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+#: How long after it was pushed a request may still be answered by the citizen who opened it.
+ANSWER_WINDOW = timedelta(minutes=30)
 
 
 def client_is_demo(application: Application) -> bool:
@@ -101,8 +103,8 @@ def par_open(*, request_uri: str, client_id: str, user_id: int, at: datetime) ->
 @transaction.atomic
 def par_complete(*, request_uri: str, client_id: str, user_id: int, at: datetime) -> dict[str, Any]:
     """The pushed parameters for the citizen's answer on the page `par_open` showed them;
-    closes the request (an answer counts once). The approval window is the code lifetime
-    plus the page's time on screen, so expiry is not checked again here."""
+    closes the request (an answer counts once). The page may stay on screen longer than the
+    request_uri lives, so the answer has its own window (ANSWER_WINDOW)."""
     pushed = (
         PushedAuthorizationRequest.objects.select_for_update()
         .filter(reference_checksum=_reference(request_uri))
@@ -113,6 +115,7 @@ def par_complete(*, request_uri: str, client_id: str, user_id: int, at: datetime
         or pushed.client_id != client_id
         or pushed.used_by != user_id
         or pushed.completed_at is not None
+        or pushed.created_at + ANSWER_WINDOW < at
     ):
         raise ParInvalid("this authorization request was answered already or is not yours")
     pushed.completed_at = at

@@ -125,6 +125,22 @@ def test_provider_gets_narrowed_data_until_the_citizen_withdraws(live_service: L
     # 3. Aino signs in, reads who asks for what, and approves.
     ensure_demo_password(live_service, "aino")
     aino = citizen_session(base, "aino")
+    front = aino.get(
+        meta["authorization_endpoint"],
+        params={
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": CALLBACK,
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "authorization_details": json.dumps(
+                [{"type": "tahto_consent", "consentId": consent_id}]
+            ),
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert front.status_code == 302 and "error=invalid_request" in front.headers["Location"]
     page = aino.get(url, timeout=10)
     assert page.status_code == 200, page.text[:500]
     assert "Live Klinikka Oy" in page.text and "Diagnoosit" in page.text
