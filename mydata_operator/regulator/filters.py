@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -105,7 +107,8 @@ class LogFilter:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """The start of `day` in Finnish time (settings.TIME_ZONE), the time the pages show."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 class LogFilterForm(forms.Form):
@@ -140,12 +143,12 @@ class LogFilterForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Decision outcome"), required=False)
     consent = forms.UUIDField(label=_("Consent (id or lineage)"), required=False)
     date_from = forms.DateField(
-        label=_("From (date, UTC)"),
+        label=_("From (date, Finnish time)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("To (date, UTC, inclusive)"),
+        label=_("To (date, Finnish time, inclusive)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

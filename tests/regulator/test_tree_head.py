@@ -123,4 +123,4 @@ def test_integrity_page_says_consistent_and_shows_who_vouched_for_which_size(
     assert "Consistent" in text
     assert "consistency-alarm" not in text
     assert f">{witnessed}</td>" in text
-    assert "Valvira (<time datetime=\"2026-02-25" in text  # local time shown, UTC in the title
+    assert 'Valvira (<time datetime="2026-02-25' in text  # local time shown, UTC in the title
