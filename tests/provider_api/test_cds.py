@@ -226,6 +226,8 @@ def test_the_decision_is_logged_and_on_the_citizens_disclosure_page(
     assert page.status_code == 200
     rows = page.context["rows"]
     assert [r.outcome for r in rows] == ["permit"]
+    # Named as a question, not as data fetched: nothing moved.
+    assert rows[0].flow == "Palveluntuottajan järjestelmä kysyi, saako se tietojasi"
     assert "Terveys Oy" in page.content.decode()
 
 
