@@ -35,7 +35,12 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
@@ -444,11 +449,25 @@ class CdsConsentConsultApi(APIView):
     authentication_classes = [CdsClientAuthentication]
     permission_classes = [AllowAny]  # the authentication class refuses every unauthenticated call
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("service_id") != SERVICE_ID:  # an unknown service: 404 before anything
+            raise Http404
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         summary="May we receive this patient's data, for this purpose? (patient-consent-consult)",
         description="CDS Hooks 2.0 service call. Answers one card: CONSENT_PERMIT with the "
         "obligations (what may be shared), CONSENT_DENY, or NO_CONSENT (also for a person "
         "Tahto does not know). Every answer is logged as a decision and shown to the citizen.",
+        parameters=[
+            OpenApiParameter(
+                "service_id",
+                str,
+                OpenApiParameter.PATH,
+                enum=[SERVICE_ID],
+                description="The CDS service's id, from discovery",
+            )
+        ],
         request={"application/json": openapi_schema(REQUEST_SCHEMA)},
         responses={
             200: OpenApiResponse(
@@ -460,11 +479,6 @@ class CdsConsentConsultApi(APIView):
         },
         tags=["provider: decision service"],
     )
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("service_id") != SERVICE_ID:  # an unknown service: 404 before anything
-            raise Http404
-        super().initial(request, *args, **kwargs)
-
     def post(self, request: Request, service_id: str) -> Response:
         assert isinstance(request.user, ProviderPrincipal)
         provider = request.user.provider

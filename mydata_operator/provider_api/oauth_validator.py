@@ -60,6 +60,11 @@ class ConsentBoundValidator(OAuth2Validator):
             created_at=timezone.now(),
         )
 
+    def _load_access_token(self, token: str) -> Any:
+        # The bearer check: token, client, provider and consent binding in one indexed query
+        # (binding.bearer_token_load); DOT's own read only for a token bound to no consent.
+        return binding.bearer_token_load(token) or super()._load_access_token(token)
+
     def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
         ok = bool(super().authenticate_client(request, *args, **kwargs))
         if not ok:
