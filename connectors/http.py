@@ -12,8 +12,8 @@ import threading
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from .base import ConnectorError
 

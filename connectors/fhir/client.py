@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import ConnectorError
 import requests
 
+from ..base import ConnectorError
 from ..http import pooled_session, request_json
 from ..subjects import HETU_SYSTEM
 

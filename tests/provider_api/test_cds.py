@@ -364,3 +364,23 @@ def test_a_consult_expires_nothing_and_outlives_no_token(
     consent.refresh_from_db()
     assert consent.status == "active"
     assert consent.valid_until is None or consent.valid_until > frozen_now + timedelta(days=1)
+
+
+def test_a_key_registered_with_the_command_authenticates_the_client(
+    citizen: Person, provider_client: ProviderClient, frozen_now: datetime, tmp_path: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    private = ECKey.generate_key("P-256", parameters={"kid": "from-file"})
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [private.as_dict(private=False)]}))
+    out = StringIO()
+    call_command("register_client_key", "--client-id=terveys-oy", f"--jwks={jwks}", stdout=out)
+    assert out.getvalue().strip() == "kid=from-file"
+    answer = card(consult(consult_body(citizen.personal_identity_code), client_jwt(private)))
+    assert answer["summary"] == "NO_CONSENT"
+    jwks.write_text(json.dumps({"keys": [private.as_dict(private=True)]}))
+    with pytest.raises(CommandError, match="private key"):
+        call_command("register_client_key", "--client-id=terveys-oy", f"--jwks={jwks}")
