@@ -75,9 +75,9 @@ def consult_body(code: str, **context: Any) -> dict[str, Any]:
 
 
 def consult(body: Any, token: str | None, url: str = URL) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     raw = body if isinstance(body, str) else json.dumps(body)
-    return Client().post(url, raw, content_type="application/json", **headers)
+    return Client().post(url, raw, content_type="application/json", headers=headers)
 
 
 def card(answer: Any) -> dict[str, Any]:
