@@ -11,7 +11,7 @@ from mydata_operator.dashboard.views import home
 
 __all__ = ["healthz", "home", "not_found"]
 
-API_PREFIXES = ("/api/", "/o/", "/regulator/api/")
+API_PREFIXES = ("/api/", "/o/", "/regulator/api/", "/cds-services")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -24,7 +24,7 @@ from .sessions import SESSION_SEEN, SESSION_STARTED, session_stamp
 Handler = Callable[[HttpRequest], HttpResponse]
 
 #: Paths answered with problem+json (the APIs and the OAuth endpoints).
-API_PREFIXES = ("/api/", "/o/token/", "/o/introspect/", "/o/revoke_token/")
+API_PREFIXES = ("/api/", "/o/token/", "/o/introspect/", "/o/revoke_token/", "/cds-services")
 
 #: Last-seen is written at most this often (seconds), not on every request.
 SEEN_RESOLUTION = 30

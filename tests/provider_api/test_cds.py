@@ -384,3 +384,17 @@ def test_a_key_registered_with_the_command_authenticates_the_client(
     jwks.write_text(json.dumps({"keys": [private.as_dict(private=True)]}))
     with pytest.raises(CommandError, match="private key"):
         call_command("register_client_key", "--client-id=terveys-oy", f"--jwks={jwks}")
+
+
+def test_an_oversized_body_is_413_before_it_is_read(key: ECKey, frozen_now: datetime) -> None:
+    huge = json.dumps({"hook": "patient-consent-consult", "pad": "x" * 3_000_000})
+    answer = consult(huge, client_jwt(key))
+    assert answer.status_code == 413
+    assert answer["Content-Type"] == "application/problem+json"
+    assert decisions() == 0
+
+
+def test_an_unknown_path_below_the_services_is_a_json_404(db: Any) -> None:
+    answer = Client().get("/cds-services/patient-consent-consult/feedback/x")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/problem+json"
