@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := mydata_operator.settings
 
-.PHONY: help install run migrate demo worker test test-browser test-services lint format bench bench-core bench-scale clean
+.PHONY: help install run migrate demo worker test test-browser test-services lint format bench bench-core bench-scale bench-profile clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ bench-core: $(STAMP) ## The consent core's benchmarks (log appends, integrator, 
 bench-scale: $(BENCH_STAMP) ## Regulator, dashboard and decisions as the log grows (BENCH_SCALE_SIZES); scale.json, PNGs
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/plots.py
+
+bench-profile: $(BENCH_STAMP) ## py-spy over pages on the bench-scale database: PROFILE_URLS, PROFILE_TIMES
+	$(BIN)/py-spy record --format raw --output docs/benchmarks/profile-pages.txt -- \
+	    $(BIN)/python bench/scale.py --profile $${PROFILE_TIMES:-30} $${PROFILE_URLS:-/consents/}
 
 clean: ## Remove the embedded database, keys, broker folder and caches (not .venv)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

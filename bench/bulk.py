@@ -68,8 +68,9 @@ def _template(event_type: str, outcome: str, body: dict[str, Any] | None) -> tup
         about={
             "consent": _CONSENT,
             "lineage": _CONSENT,
-            "kind": "provider-access" if event_type.startswith(("decision", "flow")) else
-            "provider-sharing",
+            "kind": "provider-access"
+            if event_type.startswith(("decision", "flow"))
+            else "provider-sharing",
             "recipient": _ORG,
             "purpose": "care",
             "outcome": outcome,
@@ -117,7 +118,9 @@ def _mix_sql() -> str:
     rows, at = [], 0
     for share, (event_type, text) in MIX:
         outcome = json.loads(text).get("about", {}).get("outcome", "")
-        rows.append(f"({at}, {at + share}, {_quote(event_type)}, {_quote(outcome)}, {_quote(text)})")
+        rows.append(
+            f"({at}, {at + share}, {_quote(event_type)}, {_quote(outcome)}, {_quote(text)})"
+        )
         at += share
     return "VALUES " + ", ".join(rows)
 
@@ -280,9 +283,10 @@ def check_sample(k: int = 200) -> int:
     step = max(size // k, 1)
     checked = 0
     for entry in LogEntry.objects.filter(leaf__seq__in=[*range(0, size, step), size - 1]):
-        raw = entry.entry.encode()
-        proof = inclusion_proof(seq=entry.seq, tree_size=size)
-        assert merkle.verify_entry_inclusion(raw, entry.seq, size, proof, head.root_hash)
+        raw, seq = entry.entry.encode(), entry.seq
+        assert seq is not None
+        proof = inclusion_proof(seq=seq, tree_size=size)
+        assert merkle.verify_entry_inclusion(raw, seq, size, proof, head.root_hash)
         assert rfc8785.dumps(json.loads(raw)) == raw, entry.id
         assert bytes(entry.leaf_hash) == merkle.leaf_hash(raw), entry.id
         columns = entry_columns(json.loads(raw))
@@ -314,8 +318,13 @@ FROM (SELECT g, {consent_uuid_sql("10000000 + g")} AS c,
              {subject_uuid_sql("10000000 + g / 5")} AS s
       FROM generate_series(%s::bigint, %s::bigint) AS g) AS x
 """,
-                [now - timedelta(days=30), now - timedelta(days=30), now - timedelta(days=30),
-                 at, at + count - 1],
+                [
+                    now - timedelta(days=30),
+                    now - timedelta(days=30),
+                    now - timedelta(days=30),
+                    at,
+                    at + count - 1,
+                ],
             )
             progress(f"  consents {at + count:,} / {have + n:,}")
         cur.execute("ANALYZE consents_consent")

@@ -1,6 +1,6 @@
 """Plots of latency against data size from docs/benchmarks/scale*.json (PNG, matplotlib).
 
-    .venv/bin/python bench/plots.py      # run by `make bench-scale`
+.venv/bin/python bench/plots.py      # run by `make bench-scale`
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
@@ -24,7 +24,8 @@ PAGES = {
     "regulator_statistics_year": "regulator: statistics (one year)",
     "dashboard_overview": "citizen: overview (50 consents, 10 000 disclosures)",
     "dashboard_disclosures": "citizen: disclosures page",
-    "trivial_home": "trivial page (home)",
+    "trivial_page": "trivial page (receipt check form)",
+    "trivial_healthz": "/healthz",
 }
 
 
@@ -39,7 +40,9 @@ def _steps() -> list[dict[str, Any]]:
 
 def main() -> None:
     steps = _steps()
-    before = sorted((s for s in steps if s["_file"] == "scale.json"), key=lambda s: s["log_entries"])
+    before = sorted(
+        (s for s in steps if s["_file"] == "scale.json"), key=lambda s: s["log_entries"]
+    )
     after = [s for s in steps if s["_file"] != "scale.json"]
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for key, label in PAGES.items():
@@ -49,10 +52,20 @@ def main() -> None:
     for s in after:  # the same pages after the fixes, at the largest size
         for key in ("regulator_statistics", "regulator_statistics_year", "dashboard_overview"):
             if s.get(key):
-                ax.plot(s["log_entries"], s[key]["p50_ms"], marker="*", markersize=14,
-                        linestyle="none", color="black")
-        ax.annotate("after the fixes (★)", (s["log_entries"], s["regulator_statistics"]["p50_ms"]),
-                    textcoords="offset points", xytext=(-120, 10))
+                ax.plot(
+                    s["log_entries"],
+                    s[key]["p50_ms"],
+                    marker="*",
+                    markersize=14,
+                    linestyle="none",
+                    color="black",
+                )
+        ax.annotate(
+            "after the fixes (★)",
+            (s["log_entries"], s["regulator_statistics"]["p50_ms"]),
+            textcoords="offset points",
+            xytext=(-120, 10),
+        )
     ax.axhline(1000, color="grey", linestyle="--", linewidth=1)
     ax.text(1.1e4, 1100, "goal for the regulator's pages: 1 s", color="grey")
     ax.set_xscale("log")
@@ -69,8 +82,13 @@ def main() -> None:
     points = sorted((s["consents"], s["decision"]) for s in steps if s.get("decision"))
     xs = [p[0] for p in points]
     ax.plot(xs, [p[1]["p50_ms"] for p in points], marker="o", label="median")
-    ax.fill_between(xs, [p[1]["min_ms"] for p in points], [p[1].get("p90_ms", p[1]["max_ms"])
-                    for p in points], alpha=0.2, label="min – p90")
+    ax.fill_between(
+        xs,
+        [p[1]["min_ms"] for p in points],
+        [p[1].get("p90_ms", p[1]["max_ms"]) for p in points],
+        alpha=0.2,
+        label="min – p90",
+    )
     ax.set_xscale("log")
     ax.set_xlabel("consents in the database")
     ax.set_ylabel("decide_and_log, ms")

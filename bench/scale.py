@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection, transaction  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -139,7 +139,9 @@ def _person() -> Any:
     return person
 
 
-def _decision_latency(subject_id: uuid.UUID, scope: dict[str, Any], repeat: int = 50) -> dict[str, float]:
+def _decision_latency(
+    subject_id: uuid.UUID, scope: dict[str, Any], repeat: int = 50
+) -> dict[str, float]:
     """decide_and_log for a subject with 5 consents: lock, read, decide, log, commit."""
     from consents.policy import DecisionRequest, Flow, Recipient, decide_and_log
 
@@ -187,6 +189,8 @@ def measure(person: Any) -> dict[str, Any]:
         "consents": Consent.objects.count(),
         "load_avg": _load_avg(),
         "trivial_healthz": _get(citizen, "/healthz"),
+        # A trivial page: the citizen's receipt check form (base template, no query of note).
+        "trivial_page": _get(citizen, "/receipts/verify/"),
         "regulator_search": _get(regulator, "/regulator/"),
         "regulator_search_provider": _get(regulator, "/regulator/?provider=1.2.246.10.7"),
         "regulator_search_subject": _get(regulator, "/regulator/?subject=120485-9020"),
@@ -207,8 +211,27 @@ def _exists(client: Client, url: str) -> bool:
     return client.get(url).status_code == 200
 
 
+def profile_pages(urls: list[str], times: int) -> None:
+    """Render the pages `times` times each (run under py-spy: `make bench-profile`)."""
+    from mydata_operator.identity.models import Person, Regulator
+
+    citizen = Client(HTTP_ACCEPT_LANGUAGE="en")
+    user = Person.objects.get(user__username="aino").user
+    assert user is not None
+    citizen.force_login(user)
+    regulator = Client(HTTP_ACCEPT_LANGUAGE="en")
+    regulator.force_login(Regulator.objects.get().user)
+    for url in urls:
+        client = regulator if url.startswith("/regulator/") else citizen
+        print(url, _get(client, url, times), flush=True)
+
+
 def main() -> None:
     from consents.log import log_head
+
+    if sys.argv[1:2] == ["--profile"]:
+        profile_pages(sys.argv[3:], int(sys.argv[2]))
+        return
 
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

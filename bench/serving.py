@@ -7,8 +7,9 @@ bin/run-service, the Kanta stand-in as its own process, the log integrator) on a
 in 8110-8119 and measures each endpoint of ENDPOINTS against the same server's trivial
 endpoint (`/.well-known/jwks.json`: no database, no session), with 1 and 8 clients, RUNS runs
 of SECONDS s each, interleaved so that every endpoint sees the same machine. Then the web
-server's thread count: the data endpoint and the trivial one at 8 clients for each of
-THREADS_SWEEP. Writes docs/benchmarks/serving.json and serving.md and prints the table.
+server's settings: the data endpoint and the trivial one at 8 clients for each of
+SERVERS_SWEEP. Writes docs/benchmarks/serving.json and serving.md and prints the table.
+BENCH_PROFILE names endpoints to sample with py-spy while they are loaded.
 
     make bench                                    # about 10 minutes
     BENCH_RUNS=5 BENCH_SECONDS=20 make bench      # longer
@@ -44,8 +45,18 @@ PROFILE = [p for p in os.environ.get("BENCH_PROFILE", "").split(",") if p]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "1,8").split(",")]
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-THREADS_SWEEP = [int(t) for t in os.environ.get("BENCH_THREADS_SWEEP", "2,4,8,16").split(",") if t]
-PORTS = range(int(os.environ.get("BENCH_PORT_FROM", "8110")), int(os.environ.get("BENCH_PORT_TO", "8120")))
+#: Web server settings compared at 8 clients: waitress:<threads> or gunicorn:<workers>x<threads>
+#: (gunicorn's gthread worker: several processes, so more than one core runs Python).
+SERVERS_SWEEP = [
+    s
+    for s in os.environ.get(
+        "BENCH_SERVERS", "waitress:4,waitress:8,waitress:16,gunicorn:2x4,gunicorn:3x4,gunicorn:4x2"
+    ).split(",")
+    if s
+]
+PORTS = range(
+    int(os.environ.get("BENCH_PORT_FROM", "8110")), int(os.environ.get("BENCH_PORT_TO", "8120"))
+)
 BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 if not BASE_URL.startswith("postgres"):
     sys.exit("make bench measures on PostgreSQL: set DATABASE_URL=postgres://…")
@@ -98,6 +109,7 @@ def provider_token() -> str:
         valid_until=datetime.now(UTC) + timedelta(days=90),
     )
     browser = Client()
+    assert aino.user is not None
     browser.force_login(aino.user)
     verifier = secrets.token_urlsafe(48)
     challenge = (
@@ -147,7 +159,9 @@ def credentials() -> Credentials:
     from mydata_operator.identity.models import Person
 
     browser = Client()
-    browser.force_login(Person.objects.get(user__username="aino").user)
+    user = Person.objects.get(user__username="aino").user
+    assert user is not None
+    browser.force_login(user)
     return Credentials(provider_token(), _basic(), browser.cookies["sessionid"].value)
 
 
@@ -282,7 +296,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
                 return
@@ -316,22 +330,47 @@ class Service:
         py = sys.executable
         kanta = self._start(
             "kanta",
-            [py, "-m", "connectors.kanta.standin", "--host", "127.0.0.1", "--port",
-             str(self.kanta_port), "--data", str(self.tmp / "kanta")],
+            [
+                py,
+                "-m",
+                "connectors.kanta.standin",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.kanta_port),
+                "--data",
+                str(self.tmp / "kanta"),
+            ],
         )
         _wait(f"http://127.0.0.1:{self.kanta_port}/fhir/metadata", kanta)
         self._start("integrator", [py, "manage.py", "log_integrator"])
-        self.web(THREADS)
+        self.web(f"waitress:{THREADS}")
 
-    def web(self, threads: int) -> None:
+    def web(self, server: str) -> None:
+        """Start the web service: `waitress:<threads>` or `gunicorn:<workers>x<threads>`."""
         self.stop("web")
-        waitress = str(Path(sys.executable).parent / "waitress-serve")
-        proc = self._start(
-            "web",
-            [waitress, f"--listen=127.0.0.1:{self.web_port}", f"--threads={threads}",
-             "mydata_operator.wsgi:application"],
-        )
-        _wait(self.url(TRIVIAL), proc)
+        kind, _, size = server.partition(":")
+        bin_dir = Path(sys.executable).parent
+        if kind == "waitress":
+            argv = [
+                str(bin_dir / "waitress-serve"),
+                f"--listen=127.0.0.1:{self.web_port}",
+                f"--threads={int(size)}",
+                "mydata_operator.wsgi:application",
+            ]
+        elif kind == "gunicorn":
+            workers, _, threads = size.partition("x")
+            argv = [
+                str(bin_dir / "gunicorn"),
+                f"--bind=127.0.0.1:{self.web_port}",
+                "--worker-class=gthread",
+                f"--workers={int(workers)}",
+                f"--threads={int(threads)}",
+                "mydata_operator.wsgi:application",
+            ]
+        else:
+            raise ValueError(f"unknown web server setting {server!r}")
+        _wait(self.url(TRIVIAL), self._start("web", argv))
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.web_port}{path}"
@@ -366,8 +405,18 @@ def wrk(url: str, lua: str, clients: int, seconds: int, tmp: Path) -> dict[str, 
     script = tmp / "request.lua"
     script.write_text(lua)
     out = subprocess.run(
-        ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds}s", "--latency",
-         "--timeout", "10s", "-s", str(script), url],
+        [
+            "wrk",
+            f"-t{min(clients, 2)}",
+            f"-c{clients}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -407,8 +456,19 @@ def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> di
     spy = str(Path(sys.executable).parent / "py-spy")
     raw = tmp / "profile.txt"
     rec = subprocess.Popen(
-        [spy, "record", "--pid", str(service.procs["web"].pid), "--duration", str(SECONDS),
-         "--format", "raw", "--output", str(raw), "--nonblocking"],
+        [
+            spy,
+            "record",
+            "--pid",
+            str(service.procs["web"].pid),
+            "--duration",
+            str(SECONDS),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -432,7 +492,9 @@ def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> di
     top = sorted(total.items(), key=lambda kv: -kv[1])
     return {
         "busy_samples": samples,
-        "own_top": [(f, round(n / samples, 3)) for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:15]],
+        "own_top": [
+            (f, round(n / samples, 3)) for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:15]
+        ],
         "total_top": [(f, round(n / samples, 3)) for f, n in top[:40]],
     }
 
@@ -510,14 +572,18 @@ def main() -> None:
                     _drain(service)
                     r["load_avg"] = round(os.getloadavg()[0], 2)
                     samples[ep.name][clients].append(r)
-                    print(f"run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s "
-                          f"p50 {r['p50_ms']:.1f} ms", flush=True)
+                    print(
+                        f"run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s "
+                        f"p50 {r['p50_ms']:.1f} ms",
+                        flush=True,
+                    )
         trivial = {c: _summary(samples[ENDPOINTS[0].name][c]) for c in CLIENTS}
         for ep in ENDPOINTS:
             entry: dict[str, Any] = {"method": ep.method, "path": ep.path, "goal": ep.goal}
             if present[ep.name] != 200:
                 entry["status"] = (
-                    "not present" if present[ep.name] == 404
+                    "not present"
+                    if present[ep.name] == 404
                     else f"answered {present[ep.name]} to the bench's request"
                 )
             else:
@@ -533,18 +599,21 @@ def main() -> None:
             results.setdefault("profiles", {})[ep.name] = profile(service, ep, creds, tmp)
         sweep: dict[str, Any] = {}
         data_ep = ENDPOINTS[1]
-        for threads in THREADS_SWEEP:
-            service.web(threads)
+        for server in SERVERS_SWEEP:
+            service.web(server)
             creds = credentials()
-            row = {}
+            row: dict[str, Any] = {}
             for ep in (ENDPOINTS[0], data_ep):
                 row[ep.name] = wrk(service.url(ep.path), ep.lua(creds), 8, SECONDS, tmp)
                 _drain(service)
             row["load_avg"] = round(os.getloadavg()[0], 2)
-            sweep[str(threads)] = row
-            print(f"threads={threads}: " + ", ".join(
-                f"{k} {v['rps']:.1f}/s" for k, v in row.items() if isinstance(v, dict)), flush=True)
-        results["threads_sweep_8_clients"] = sweep
+            sweep[server] = row
+            print(
+                f"{server}: "
+                + ", ".join(f"{k} {v['rps']:.1f}/s" for k, v in row.items() if isinstance(v, dict)),
+                flush=True,
+            )
+        results["servers_8_clients"] = sweep
         results["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         service.stop_all()
@@ -571,32 +640,51 @@ def markdown(results: dict[str, Any]) -> str:
         f"same run). Load average before {results['load_avg_before']}, after "
         f"{results.get('load_avg_after')}.\n\n"
     )
-    cols = sorted({int(k.split("_")[1]) for e in results["endpoints"].values() for k in e
-                   if k.startswith("clients_")})
-    lines = ["| endpoint | goal | " + " | ".join(
-        f"{c} client{'s' if c > 1 else ''}: req/s | p50 ms | ratio" for c in cols) + " |",
-        "|---|---|" + "---|---|---|" * len(cols)]
+    cols = sorted(
+        {
+            int(k.split("_")[1])
+            for e in results["endpoints"].values()
+            for k in e
+            if k.startswith("clients_")
+        }
+    )
+    lines = [
+        "| endpoint | goal | "
+        + " | ".join(f"{c} client{'s' if c > 1 else ''}: req/s | p50 ms | ratio" for c in cols)
+        + " |",
+        "|---|---|" + "---|---|---|" * len(cols),
+    ]
     for name, e in results["endpoints"].items():
         goal = f"≥ {e['goal']}×" if e.get("goal") else ""
         if e["status"] != "measured":
-            lines.append(f"| {name} (`{e['path']}`) | {goal} | {e['status']} |"
-                         + " |" * (3 * len(cols) - 1))
+            lines.append(
+                f"| {name} (`{e['path']}`) | {goal} | {e['status']} |" + " |" * (3 * len(cols) - 1)
+            )
             continue
         cells = []
         for c in cols:
             s = e[f"clients_{c}"]
-            cells += [f"{s['rps_median']:.1f} ({s['rps_min']:.1f}–{s['rps_max']:.1f})",
-                      f"{s['p50_ms_median']:.1f}", f"{s['ratio_to_trivial']:.3f}"]
+            cells += [
+                f"{s['rps_median']:.1f} ({s['rps_min']:.1f}–{s['rps_max']:.1f})",
+                f"{s['p50_ms_median']:.1f}",
+                f"{s['ratio_to_trivial']:.3f}",
+            ]
         lines.append(f"| {name} (`{e['path']}`) | {goal} | " + " | ".join(cells) + " |")
-    sweep = results.get("threads_sweep_8_clients") or {}
+    sweep = results.get("servers_8_clients") or {}
     if sweep:
-        lines += ["", "Waitress threads, 8 clients, one run each:", "",
-                  "| threads | trivial req/s | data req/s | data p50 ms | load avg |",
-                  "|---|---|---|---|---|"]
-        for threads, row in sweep.items():
+        lines += [
+            "",
+            "Web server settings, 8 clients, one run each:",
+            "",
+            "| server | trivial req/s | data req/s | data p50 ms | data ratio | load avg |",
+            "|---|---|---|---|---|---|",
+        ]
+        for server, row in sweep.items():
             t, d = row[ENDPOINTS[0].name], row[ENDPOINTS[1].name]
-            lines.append(f"| {threads} | {t['rps']:.1f} | {d['rps']:.1f} | {d['p50_ms']:.1f} | "
-                         f"{row['load_avg']} |")
+            lines.append(
+                f"| {server} | {t['rps']:.1f} | {d['rps']:.1f} | {d['p50_ms']:.1f} | "
+                f"{d['rps'] / t['rps']:.3f} | {row['load_avg']} |"
+            )
     return head + "\n".join(lines) + "\n"
 
 

@@ -484,7 +484,7 @@ def daily_counts_add(*, first: int, end: int) -> int:
         # One upsert per group (PostgreSQL and SQLite both speak ON CONFLICT): the one
         # integrator is the only writer, so the increments never race.
         cur.executemany(
-            f"INSERT INTO {table} ({columns}, entries) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"INSERT INTO {table} ({columns}, entries) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608 - names are the model's own
             f"ON CONFLICT ({columns}) DO UPDATE SET entries = {table}.entries + excluded.entries",
             rows,
         )
