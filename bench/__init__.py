@@ -1,1 +1,1 @@
-"""Benchmarks, run by `make bench`, `make bench-core` and `make bench-scale`; never by `make test`."""
+"""Benchmarks: `make bench`, `make bench-core`, `make bench-scale`; never part of `make test`."""

@@ -1,4 +1,5 @@
-"""Plots of latency against data size from docs/benchmarks/scale*.json (PNG, matplotlib).
+"""Plots of latency against data size from docs/benchmarks/scale.json (the growing log) and
+scale-after.json (the largest size again, after the fixes), as PNG (matplotlib).
 
 .venv/bin/python bench/plots.py      # run by `make bench-scale`
 """
@@ -31,7 +32,9 @@ PAGES = {
 
 def _steps() -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
-    for path in sorted(OUT.glob("scale*.json")):
+    for path in (OUT / "scale.json", OUT / "scale-after.json"):
+        if not path.exists():
+            continue
         data = json.loads(path.read_text())
         for step in data["steps"]:
             steps.append({**step, "_file": path.name})

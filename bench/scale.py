@@ -61,7 +61,10 @@ from bench import bulk  # noqa: E402
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(samples, n=10)
     return {
+        "p10_ms": round(q[0] * 1000, 2),
+        "p90_ms": round(q[-1] * 1000, 2),
         "p50_ms": round(statistics.median(samples) * 1000, 1),
         "min_ms": round(min(samples) * 1000, 1),
         "max_ms": round(max(samples) * 1000, 1),
@@ -226,11 +229,61 @@ def profile_pages(urls: list[str], times: int) -> None:
         print(url, _get(client, url, times), flush=True)
 
 
+def decision_only(repeat: int) -> dict[str, Any]:
+    """decide_and_log latency for one subject with 5 consents on this database."""
+    from consents.models import Consent
+
+    subject, scope = Consent.objects.filter(
+        kind="provider-sharing", status="active", requested_by=""
+    ).values_list("subject_id", "scope").order_by("subject_id").first() or (None, None)
+    assert subject is not None, "no bulk-loaded consents here"
+    samples = _decision_latency(subject, scope, repeat)
+    return {"consents": Consent.objects.count(), **samples, "load_avg": _load_avg()}
+
+
+def decision_ab(small: str, large: str, rounds: int, repeat: int) -> dict[str, Any]:
+    """Decision latency on two databases, alternating small, large, small, … in separate
+    processes, so that both see the same (shared) machine; medians of the round medians."""
+    out: dict[str, list[dict[str, Any]]] = {small: [], large: []}
+    for _ in range(rounds):
+        for db in (small, large):
+            run = subprocess.run(
+                [sys.executable, __file__, "--decision", str(repeat)],
+                env={**os.environ, "BENCH_SCALE_DB": db},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out[db].append(json.loads(run.stdout.strip().splitlines()[-1]))
+    summary: dict[str, Any] = {"rounds": rounds, "repeat": repeat}
+    for db, runs in out.items():
+        summary[db] = {
+            "consents": runs[0]["consents"],
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+            "p10_ms": round(statistics.median(r["p10_ms"] for r in runs), 2),
+            "p90_ms": round(statistics.median(r["p90_ms"] for r in runs), 2),
+            "round_p50s": [r["p50_ms"] for r in runs],
+            "load_avg": [r["load_avg"][0] for r in runs],
+        }
+    summary["large_vs_small_p50"] = round(summary[large]["p50_ms"] / summary[small]["p50_ms"], 2)
+    return summary
+
+
 def main() -> None:
     from consents.log import log_head
 
     if sys.argv[1:2] == ["--profile"]:
         profile_pages(sys.argv[3:], int(sys.argv[2]))
+        return
+    if sys.argv[1:2] == ["--decision"]:
+        print(json.dumps(decision_only(int(sys.argv[2]))))
+        return
+    if sys.argv[1:2] == ["--decision-ab"]:
+        small, large, rounds, repeat = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        result = decision_ab(small, large, rounds, repeat)
+        out = ROOT / "docs" / "benchmarks" / "decision-ab.json"
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
         return
 
     results: dict[str, Any] = {
