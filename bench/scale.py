@@ -245,7 +245,7 @@ def decision_only(repeat: int) -> dict[str, Any]:
     subject, scope = Consent.objects.filter(
         kind="provider-sharing", status="active", requested_by=""
     ).values_list("subject_id", "scope").order_by("subject_id").first() or (None, None)
-    assert subject is not None, "no bulk-loaded consents here"
+    assert subject is not None and scope is not None, "no bulk-loaded consents here"
     samples = _decision_latency(subject, scope, repeat)
     return {"consents": Consent.objects.count(), **samples, "load_avg": _load_avg()}
 

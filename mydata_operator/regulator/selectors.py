@@ -280,9 +280,7 @@ def _provider_names(oids: set[str]) -> dict[str, str]:
 
 def _whole_days(f: LogFilter, zone: zoneinfo.ZoneInfo) -> bool:
     """True if the filter's time range starts and ends at midnight in `zone` (or is open)."""
-    return all(
-        t is None or t.astimezone(zone).time() == time(0) for t in (f.time_from, f.time_to)
-    )
+    return all(t is None or t.astimezone(zone).time() == time(0) for t in (f.time_from, f.time_to))
 
 
 def _statistics_source(f: LogFilter) -> tuple[QuerySet[Any], str, Any]:
