@@ -96,16 +96,30 @@ class Credentials:
 _CLIENT: list[Any] = []  # the one FapiClient of this bench (its key is registered)
 
 
+def _fapi() -> Any:
+    """tools/fapi_client.py, the provider client the docs show (a script, not a package:
+    loaded by path, as its end-to-end test does)."""
+    import importlib.util
+
+    if "fapi_client" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "fapi_client", ROOT / "tools" / "fapi_client.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["fapi_client"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["fapi_client"]
+
+
 def fapi_client() -> Any:
     """The provider's FAPI client: its private_key_jwt key registered for CLIENT_ID."""
     if not _CLIENT:
         from joserfc.jwk import ECKey
 
-        from tools.fapi_client import FapiClient
-
         key = ECKey.generate_key("P-256", private=True)
         _CLIENT.append(
-            FapiClient(base=os.environ["TAHTO_PUBLIC_URL"], client_id=CLIENT_ID, key=key)
+            _fapi().FapiClient(base=os.environ["TAHTO_PUBLIC_URL"], client_id=CLIENT_ID, key=key)
         )
     return _CLIENT[0]
 
@@ -345,10 +359,8 @@ def _introspect_fresh(c: Credentials) -> list[str]:
 
 
 def _assertion_form(c: Credentials) -> dict[str, str]:
-    from tools.fapi_client import ASSERTION_TYPE
-
     return {
-        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion_type": _fapi().ASSERTION_TYPE,
         "client_assertion": c.client.assertion(lifetime=FRESH_SECONDS),
     }
 
