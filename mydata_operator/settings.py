@@ -233,6 +233,9 @@ TAHTO_TOKEN_RATE = os.environ.get("TAHTO_TOKEN_RATE", "120/60")
 TAHTO_CLIENT_AUTH_FAILURES = os.environ.get("TAHTO_CLIENT_AUTH_FAILURES", "20/900")
 TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS", "900"))
 TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/60")
+# Data requests a day a provider-sharing consent allows when its scope names no
+# frequencyPerDay (the schema: "omitted: the operator's default limit"); 0 turns it off.
+TAHTO_DEFAULT_FREQUENCY_PER_DAY = int(os.environ.get("TAHTO_DEFAULT_FREQUENCY_PER_DAY", "100"))
 
 # --- Operator identity and keys
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
