@@ -35,7 +35,7 @@ class ProviderSharing(ConsentKind):
     token_bound = True
     receipt_service = {
         "fi": "Tietojen luovutus palveluntuottajille",
-        "sv": "Utlämnande av uppgifter till serviceproducenter",
+        "sv": "Utlämnande av uppgifter till tjänsteproducenter",
         "en": "Data sharing to providers",
     }
     recipient_key = "recipient"

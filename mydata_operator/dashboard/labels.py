@@ -29,9 +29,19 @@ STATUSES: dict[str, Promise] = {
     "withdrawn": _("Withdrawn"),
     "revoked": _("Revoked"),
     "terminated": _("Ended by the provider"),
-    "expired": _("Expired"),
+    "expired": _("Validity ended"),
     "rejected": _("Declined"),
     "superseded": _("Replaced by a newer version"),
+}
+
+#: The term before the moment a consent ended ("Withdrawn: 30.11.2026 at 8.38").
+ENDED_TERMS: dict[str, Promise] = {
+    "withdrawn": _("Withdrawn on"),
+    "revoked": _("Revoked on"),
+    "terminated": _("Ended by the provider on"),
+    "rejected": _("Declined on"),
+    "superseded": _("Replaced on"),
+    "expired": _("Validity ended on"),
 }
 
 CLINICAL_CATEGORIES = [

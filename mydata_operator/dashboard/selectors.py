@@ -173,13 +173,46 @@ def describe_scope(
     return kind_rows(kind, scope, names)
 
 
+def _datetime(value: datetime) -> str:
+    local = timezone.localtime(value)
+    return _("%(date)s at %(time)s") % {
+        "date": formats.date_format(local, "SHORT_DATE_FORMAT"),
+        "time": formats.time_format(local, "TIME_FORMAT"),
+    }
+
+
 def validity(consent: Consent) -> str:
+    """The period of a consent in force (or proposed), in words."""
     if consent.valid_until:
         return _("%(start)s – %(end)s") % {  # noqa: RUF001 - an en dash between dates
             "start": _date(consent.valid_from),
             "end": _date(consent.valid_until),
         }
     return _("from %(start)s until you withdraw it") % {"start": _date(consent.valid_from)}
+
+
+#: How a consent that is no longer in force ended, and the moment that says when.
+ENDED: dict[str, Any] = {
+    Status.WITHDRAWN: (L.ENDED_TERMS["withdrawn"], "updated_at"),
+    Status.REVOKED: (L.ENDED_TERMS["revoked"], "updated_at"),
+    Status.TERMINATED: (L.ENDED_TERMS["terminated"], "updated_at"),
+    Status.REJECTED: (L.ENDED_TERMS["rejected"], "updated_at"),
+    Status.SUPERSEDED: (L.ENDED_TERMS["superseded"], "updated_at"),
+    Status.EXPIRED: (L.ENDED_TERMS["expired"], "valid_until"),
+}
+
+
+def validity_line(consent: Consent) -> tuple[str, str]:
+    """(term, text): "In force: from … until you withdraw it" for a current consent, and for
+    one that ended how and when it ended ("Withdrawn: 30.11.2026 at 8.38"), never a period
+    that promises more than the consent still does."""
+    ended = ENDED.get(consent.status)
+    if ended is None:
+        term = _("In force") if consent.status != Status.REQUESTED else _("Requested period")
+        return term, validity(consent)
+    label, attribute = ended
+    when = getattr(consent, attribute, None) or consent.updated_at
+    return str(label), _datetime(when)
 
 
 def access_notices(person: Person, *, at: datetime) -> list[str]:
