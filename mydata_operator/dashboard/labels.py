@@ -127,6 +127,22 @@ DUO: dict[str, Promise] = {
     "RS": _("only for specified research"),
     "GS": _("only in a specified geographical area"),
 }
+#: Diseases a person may choose for research on one disease, by name (ICD-10 code -> name);
+#: a code covers its more specific codes (consents.duo.disease_covers).
+DISEASES: dict[str, Promise] = {
+    "C50": _("Breast cancer"),
+    "C61": _("Prostate cancer"),
+    "C18": _("Colon cancer"),
+    "E10": _("Type 1 diabetes"),
+    "E11": _("Type 2 diabetes"),
+    "F32": _("Depression"),
+    "G20": _("Parkinson's disease"),
+    "G30": _("Alzheimer's disease"),
+    "G35": _("Multiple sclerosis"),
+    "I25": _("Coronary heart disease"),
+    "J45": _("Asthma"),
+    "M06": _("Rheumatoid arthritis"),
+}
 DUO_PERMISSIONS = ["GRU", "HMB", "DS", "POA", "NRES"]
 DUO_MODIFIERS = ["NPU", "NCU", "IRB", "COL", "PUB", "RTN", "GSO", "NPOA", "NMDS"]
 
@@ -180,8 +196,15 @@ ROLES: dict[str, Promise] = {
     "mandate": _("holder of a mandate"),
 }
 
+#: The role of whoever acted, said of someone other than the reader.
+ROLES_THIRD_PERSON: dict[str, Promise] = {
+    "self": _("the person themself"),
+    "guardian": _("guardian"),
+    "mandate": _("holder of a mandate"),
+}
+
 FLOWS: dict[str, Promise] = {
-    "provider-access": _("A provider fetched data"),
+    "provider-access": _("A provider asked for data"),
     "provider-push": _("Self-produced data sent to a provider"),
     "phr-store": _("Self-produced data stored in MyKanta"),
     "research": _("Research request"),
