@@ -142,6 +142,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "fi"
 LANGUAGES = [("fi", "Suomi"), ("sv", "Svenska"), ("en", "English")]
+# Dates as written in Finland in every language (30.11.2026 in Swedish, not ISO; 30 Nov 2026
+# in English, not American): mydata_operator/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = ["mydata_operator.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Helsinki"
 USE_I18N = True

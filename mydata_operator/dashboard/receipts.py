@@ -27,6 +27,7 @@ class Readable:
     rows: list[tuple[str, str]] = field(default_factory=list)
     scope: list[tuple[str, str]] = field(default_factory=list)
     policy_url: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def _when(timestamp: int | float | None) -> str:
@@ -104,6 +105,7 @@ def readable(payload: dict[str, Any], *, viewer: Person | None) -> Readable:
         rows=rows,
         scope=S.describe_scope(kind, consent.get("scope") or {}, names),
         policy_url=str(payload.get("policyUrl") or ""),
+        payload=payload,
     )
 
 

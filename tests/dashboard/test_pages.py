@@ -279,7 +279,7 @@ def test_a_genuine_receipt_verifies(citizen: Person, providers: None) -> None:
     consent = grant(citizen, "provider-sharing")
     receipt = Receipt.objects.get(consent=consent)
     response = signed_in(citizen).post("/receipts/verify/", {"receipt_text": receipt.jws})
-    assert response.context["receipt"]["payload"]["consent"]["id"] == str(consent.id)
+    assert response.context["readable"].payload["consent"]["id"] == str(consent.id)
 
 
 def test_a_tampered_receipt_fails_with_a_reason(citizen: Person, providers: None) -> None:
