@@ -35,7 +35,7 @@ from consents.policy import DecisionRequest, Flow, Recipient
 from mydata_operator.identity.selectors import person_for_user
 aino = person_for_user(get_user_model().objects.get(username="aino"))
 me = services.Actor.person(aino.id)
-county = {"organisation": "%(county)s", "name": "Demo hyvinvointialue"}
+county = {"organisation": "__COUNTY__", "name": "Demo hyvinvointialue"}
 scope = {"recipient": county, "dataCategories": ["conditions"], "purpose": "care"}
 kept = services.consent_grant(subject_id=aino.id, actor=me, kind="provider-sharing",
     scope=scope, notice_text="Browser test: in force.", language="fi")
@@ -55,7 +55,7 @@ read("immunizations")
 receipt = Receipt.objects.filter(consent__lineage=ended.lineage).order_by("issued_at").last()
 print("SETUP" + json.dumps({"kept": str(kept.id), "ended": str(ended.id),
     "receipt": str(receipt.id)}))
-""" % {"county": COUNTY}
+""".replace("__COUNTY__", COUNTY)
 
 #: What each language must say (and must not) on the pages the review found wanting.
 WORDS: dict[str, dict[str, str]] = {
@@ -141,9 +141,7 @@ def fits(page: Any, where: str) -> None:
     """At each width, nothing makes the page scroll sideways (WCAG 1.4.10 reflow)."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        scroll, inner = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= inner, f"{where} scrolls sideways at {width} px: {scroll} > {inner}"
     page.set_viewport_size({"width": 1280, "height": 900})
 

@@ -16,7 +16,6 @@ from mydata_operator.identity.models import Person
 from tests.conftest import PROVIDER_OID, Family, grant
 
 from .conftest import signed_in
-from .test_pages import providers  # noqa: F401 - the fixture, used by name
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -178,8 +177,11 @@ def test_the_receipts_policy_url_answers_with_the_privacy_notice(
 ) -> None:
     receipt = Receipt.objects.get(consent=grant(citizen, "provider-sharing"))
     path = "/" + _payload(receipt)["policyUrl"].split("/", 3)[3]
-    for language, heading in (("fi", "Tietosuojaseloste"), ("sv", "Dataskyddsbeskrivning"),
-                              ("en", "Privacy notice")):
+    for language, heading in (
+        ("fi", "Tietosuojaseloste"),
+        ("sv", "Dataskyddsbeskrivning"),
+        ("en", "Privacy notice"),
+    ):
         client.cookies["django_language"] = language
         response = client.get(path)
         assert response.status_code == 200

@@ -116,10 +116,12 @@ class BiobankForm(ConsentForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._set_choices("biobank", [("", gettext("Choose a biobank")), *providers("biobank")])
-        diseases = [(code, L.DISEASES[code]) for code in L.DISEASES]
+        diseases: list[tuple[str, str]] = [(code, str(L.DISEASES[code])) for code in L.DISEASES]
         chosen = self.initial.get("disease") or (self.data.get("disease") if self.data else "")
         if chosen and chosen not in L.DISEASES:
-            diseases.append((chosen, chosen))  # an earlier consent's code outside the list
+            diseases.append(
+                (str(chosen), str(chosen))
+            )  # an earlier consent's code outside the list
         self._set_choices("disease", [("", gettext("No disease chosen")), *diseases])
 
     def clean(self) -> dict[str, Any]:
