@@ -188,7 +188,7 @@ def validity(consent: Consent) -> str:
             "start": _date(consent.valid_from),
             "end": _date(consent.valid_until),
         }
-    return _("from %(start)s until you withdraw it") % {"start": _date(consent.valid_from)}
+    return _("from %(start)s until withdrawn") % {"start": _date(consent.valid_from)}
 
 
 #: How a consent that is no longer in force ended, and the moment that says when.
@@ -203,7 +203,7 @@ ENDED: dict[str, Any] = {
 
 
 def validity_line(consent: Consent) -> tuple[str, str]:
-    """(term, text): "In force: from … until you withdraw it" for a current consent, and for
+    """(term, text): "In force: from … until withdrawn" for a current consent, and for
     one that ended how and when it ended ("Withdrawn: 30.11.2026 at 8.38"), never a period
     that promises more than the consent still does."""
     ended = ENDED.get(consent.status)

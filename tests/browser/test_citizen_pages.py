@@ -61,7 +61,7 @@ print("SETUP" + json.dumps({"kept": str(kept.id), "ended": str(ended.id),
 WORDS: dict[str, dict[str, str]] = {
     "fi": {
         "withdrawn_on": "Peruttu",
-        "not_until": "kunnes perut sen",
+        "not_until": "kunnes",
         "refusal": "Pyysi tietoja – ei luovutettu",  # noqa: RUF001 - en dash as on the page
         "disclosed": "Luovutettu",
         "error_title": "Virhe:",
@@ -76,7 +76,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "sv": {
         "withdrawn_on": "Återkallat",
-        "not_until": "tills du återkallar det",
+        "not_until": "tills",
         "refusal": "Begärde uppgifter – inte utlämnat",  # noqa: RUF001
         "disclosed": "Utlämnat",
         "error_title": "Fel:",
@@ -91,7 +91,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "withdrawn_on": "Withdrawn on",
-        "not_until": "until you withdraw it",
+        "not_until": "until withdrawn",
         "refusal": "Requested – not disclosed",  # noqa: RUF001
         "disclosed": "Disclosed",
         "error_title": "Error:",
