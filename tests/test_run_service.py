@@ -46,7 +46,7 @@ def test_every_file_goes_under_a_var_dir_outside_the_repository(tmp_path: Path) 
     var = tmp_path / "not-yet" / "var"
     env = _env(var, free_port(), free_port())
     var.mkdir(parents=True)
-    subprocess.run(  # noqa: S603 - our own manage.py
+    subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
     proc = subprocess.Popen(  # noqa: S603 - the script under test
