@@ -42,6 +42,29 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
+def test_a_process_that_dies_at_start_fails_the_script_loudly(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    with socket.socket() as taken:  # the Kanta stand-in's port is in use: it cannot start
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = _env(var, free_port(), int(taken.getsockname()[1]))
+        done = subprocess.run(  # noqa: S603 - the script under test
+            [str(SCRIPT)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            start_new_session=True,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "ERROR: Kanta stand-in did not start" in done.stderr
+    assert "Kanta stand-in started" not in done.stdout
+    assert "Tahto is at" not in done.stdout
+    assert var.is_dir()  # created by the script
+
+
 def test_every_file_goes_under_a_var_dir_outside_the_repository(tmp_path: Path) -> None:
     var = tmp_path / "not-yet" / "var"
     env = _env(var, free_port(), free_port())
@@ -71,26 +94,3 @@ def test_every_file_goes_under_a_var_dir_outside_the_repository(tmp_path: Path) 
     assert (var / "kanta").is_dir()
     assert "Celery worker started" in out and "Log integrator started" in out
     assert f"log {var}/worker.log" in out
-
-
-def test_a_process_that_dies_at_start_fails_the_script_loudly(tmp_path: Path) -> None:
-    var = tmp_path / "var"
-    with socket.socket() as taken:  # the Kanta stand-in's port is in use: it cannot start
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        env = _env(var, free_port(), int(taken.getsockname()[1]))
-        done = subprocess.run(  # noqa: S603 - the script under test
-            [str(SCRIPT)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            start_new_session=True,
-            check=False,
-        )
-    assert done.returncode != 0
-    assert "ERROR: Kanta stand-in did not start" in done.stderr
-    assert "Kanta stand-in started" not in done.stdout
-    assert "Tahto is at" not in done.stdout
-    assert var.is_dir()  # created by the script
