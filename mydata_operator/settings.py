@@ -245,6 +245,14 @@ TAHTO_DEFAULT_FREQUENCY_PER_DAY = int(os.environ.get("TAHTO_DEFAULT_FREQUENCY_PE
 # lifetime accepted and the clock skew allowed (provider_api/client_keys.py).
 TAHTO_CLIENT_JWT_MAX_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_MAX_SECONDS", "300"))
 TAHTO_CLIENT_JWT_SKEW_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_SKEW_SECONDS", "30"))
+# FAPI 2.0 (issue 10): pushed authorization requests live this long (RFC 9126 expires_in).
+TAHTO_PAR_SECONDS = int(os.environ.get("TAHTO_PAR_SECONDS", "90"))
+# DPoP (RFC 9449): a proof older than this is refused; with NONCE_REQUIRED every proof must
+# carry the server's DPoP-Nonce (sent on every token endpoint and resource response), which
+# changes every TAHTO_DPOP_NONCE_SECONDS.
+TAHTO_DPOP_MAX_AGE_SECONDS = int(os.environ.get("TAHTO_DPOP_MAX_AGE_SECONDS", "60"))
+TAHTO_DPOP_NONCE_REQUIRED = _env_bool("TAHTO_DPOP_NONCE_REQUIRED", False)
+TAHTO_DPOP_NONCE_SECONDS = int(os.environ.get("TAHTO_DPOP_NONCE_SECONDS", "300"))
 
 # --- Operator identity and keys
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
@@ -368,6 +376,9 @@ OAUTH2_PROVIDER.update(
         "OAUTH2_VALIDATOR_CLASS": (
             "mydata_operator.provider_api.oauth_validator.ConsentBoundValidator"
         ),
+        # Only the authorization-code and refresh grants and the code response type exist
+        # here, so anything else is unsupported_grant_type / unsupported_response_type.
+        "OAUTH2_SERVER_CLASS": "mydata_operator.provider_api.oauth_validator.FapiServer",
         "SCOPES": {"consent": "Use the one consent named in authorization_details"},
         "DEFAULT_SCOPES": ["consent"],
         # The issuer (RFC 8414 `issuer`, RFC 9207 `iss`) is the public URL of the service.
@@ -394,6 +405,14 @@ OAUTH2_PROVIDER.update(
 CELERY_BEAT_SCHEDULE["revoke-ended-consent-tokens"] = {
     "task": "mydata_operator.provider_api.tasks.tokens_revoke_ended_task",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["prune-dpop-proof-uses"] = {
+    "task": "mydata_operator.provider_api.tasks.dpop_uses_prune_task",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["prune-pushed-requests"] = {
+    "task": "mydata_operator.provider_api.tasks.pushed_requests_prune_task",
+    "schedule": 600.0,
 }
 CELERY_BEAT_SCHEDULE["prune-client-jwt-uses"] = {
     "task": "mydata_operator.provider_api.tasks.client_jwt_uses_prune_task",

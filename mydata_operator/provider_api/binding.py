@@ -63,10 +63,21 @@ def authorization_for_token(token_value_checksum: str) -> ConsentAuthorization |
     return binding.authorization if binding else None
 
 
+def token_jkt(token_value_checksum: str) -> str:
+    """The DPoP key thumbprint a token is bound to ("" if none)."""
+    return (
+        TokenBinding.objects.filter(token_checksum=token_value_checksum)
+        .values_list("jkt", flat=True)
+        .first()
+        or ""
+    )
+
+
 def tokens_bind(
-    *, authorization: ConsentAuthorization, token: dict[str, Any], at: datetime
+    *, authorization: ConsentAuthorization, token: dict[str, Any], at: datetime, jkt: str
 ) -> None:
-    """Record that the access (and refresh) token in an OAuth token response use `authorization`."""
+    """Record that the access (and refresh) token in an OAuth token response use
+    `authorization` and are bound to the DPoP key `jkt`."""
     for key, kind in (("access_token", TokenBinding.Kind.ACCESS), ("refresh_token", "refresh")):
         if value := token.get(key):
             TokenBinding.objects.create(
@@ -74,4 +85,5 @@ def tokens_bind(
                 kind=kind,
                 authorization=authorization,
                 created_at=at,
+                jkt=jkt,
             )

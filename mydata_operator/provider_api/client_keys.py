@@ -41,6 +41,9 @@ from .models import ClientJwtUse, ClientKey
 #: What FAPI 2.0 allows for signatures (Security Profile §5.4.1), by JWS name.
 ALLOWED_ALGS = ("PS256", "ES256", "EdDSA", "Ed25519")
 
+#: RFC 7523 §2.2: the client_assertion_type of private_key_jwt.
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 
 class ClientJwtInvalid(ValueError):
     """The JWT is not one this client signed for us, now, once. `field` names what was wrong."""
@@ -181,6 +184,40 @@ def client_jwt_verify(
         raise ClientJwtInvalid("jti (a unique id, at most 200 characters) is required", field="jti")
     _jti_use(application=application, jti=jti, expires=exp + skew, now=now)
     return VerifiedClientJwt(application=application, claims=claims, kid=rows[0].kid)
+
+
+def client_assertion_audiences(path: str) -> tuple[str, ...]:
+    """What a client assertion's `aud` may be at an endpoint: the issuer (FAPI 2.0 §5.3.2.1
+    says so) or the endpoint's URL (RFC 7523 §3 allows it), with or without a final slash."""
+    issuer = settings.TAHTO_PUBLIC_URL
+    url = f"{issuer}{path}"
+    return (issuer, issuer + "/", url, url.rstrip("/"), url.rstrip("/") + "/")
+
+
+def client_assertion_verify(
+    *, assertion_type: str | None, assertion: str | None, client_id: str | None, path: str
+) -> VerifiedClientJwt:
+    """private_key_jwt (RFC 7523 §2.2) client authentication at an OAuth endpoint."""
+    if assertion_type != ASSERTION_TYPE:
+        raise ClientJwtInvalid(
+            f"client_assertion_type must be {ASSERTION_TYPE} (private_key_jwt)",
+            field="client_assertion_type",
+        )
+    if not assertion:
+        raise ClientJwtInvalid("client_assertion is missing", field="client_assertion")
+    return client_jwt_verify(
+        assertion, audiences=client_assertion_audiences(path), client_id=client_id or None
+    )
+
+
+def claimed_issuer(token: str) -> str:
+    """The unverified `iss` of a JWT ("" if none): which client it claims to come from."""
+    try:
+        _header, claims = _unverified_claims(token)
+    except ClientJwtInvalid:
+        return ""
+    issuer = claims.get("iss")
+    return issuer[:100] if isinstance(issuer, str) else ""
 
 
 def _jti_use(*, application: Application, jti: str, expires: float, now: dt.datetime) -> None:

@@ -65,7 +65,7 @@ def test_provider_api_conforms_to_its_description(
             key = f"{case.method} {case.path}"
             calls[key] = calls.get(key, 0) + 1
             case.call_and_validate(
-                headers={"Authorization": provider_client.basic},
+                headers={"Authorization": provider_client.auth_header},
                 excluded_checks=[positive_data_acceptance],
             )
 
