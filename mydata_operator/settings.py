@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "mydata_operator.api.language.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mydata_operator.dashboard.context_processors.acting_for",
             ],
         },
     },
@@ -158,7 +160,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "fi"
 LANGUAGES = [("fi", "Suomi"), ("sv", "Svenska"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as written in Finland in every language (30.11.2026 in Swedish, not ISO; 30 Nov 2026
+# in English, not American): mydata_operator/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = ["mydata_operator.formats"]
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "mydata_operator" / "api" / "locale"]
 TIME_ZONE = "Europe/Helsinki"
 USE_I18N = True
 USE_TZ = True
@@ -250,6 +255,9 @@ TAHTO_TOKEN_RATE = os.environ.get("TAHTO_TOKEN_RATE", "120/60")
 TAHTO_CLIENT_AUTH_FAILURES = os.environ.get("TAHTO_CLIENT_AUTH_FAILURES", "20/900")
 TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS", "900"))
 TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/60")
+# Data requests a day a provider-sharing consent allows when its scope names no
+# frequencyPerDay (the schema: "omitted: the operator's default limit"); 0 turns it off.
+TAHTO_DEFAULT_FREQUENCY_PER_DAY = int(os.environ.get("TAHTO_DEFAULT_FREQUENCY_PER_DAY", "100"))
 # JWTs that clients sign with their registered keys (private_key_jwt, CDS Hooks): the longest
 # lifetime accepted and the clock skew allowed (provider_api/client_keys.py).
 TAHTO_CLIENT_JWT_MAX_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_MAX_SECONDS", "300"))
