@@ -130,6 +130,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# A PostgreSQL streaming replica, if DATABASE_REPLICA_URL names one: the regulator's reads
+# (search, export, statistics) go there, writes always to the primary (mydata_operator.replica).
+# Tests point it at the primary's test database by name (MIRROR), on the replica's own server:
+# the standby replays the test database the suite creates on the primary.
+_REPLICA_DATABASE_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if _REPLICA_DATABASE_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            _REPLICA_DATABASE_URL,
+            conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["mydata_operator.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
