@@ -296,6 +296,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),  # default: ./control in the cwd
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "tahto")
+# RabbitMQ: "quorum" declares the task queues as quorum queues (x-queue-type: quorum,
+# replicated by Raft across the broker's nodes; docs/scaling.md). A queue keeps the type it
+# was declared with, so switching an existing broker needs a new queue name or a drained and
+# deleted queue. Other brokers ignore it.
+CELERY_TASK_DEFAULT_QUEUE_TYPE = os.environ.get("CELERY_TASK_QUEUE_TYPE", "classic")
+if CELERY_TASK_DEFAULT_QUEUE_TYPE not in {"classic", "quorum"}:
+    raise ValueError(
+        f"CELERY_TASK_QUEUE_TYPE must be classic or quorum, not {CELERY_TASK_DEFAULT_QUEUE_TYPE!r}"
+    )
+CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_TASK_DEFAULT_QUEUE_TYPE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
