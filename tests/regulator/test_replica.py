@@ -77,7 +77,8 @@ def _scalar(alias: str, sql: str, params: list[Any] | None = None) -> Any:
 
 def _wait_for_replay(timeout: float = 20.0) -> None:
     """Until the standby has replayed everything the primary has written so far."""
-    target = _scalar(DEFAULT_DB_ALIAS, "SELECT pg_current_wal_lsn()::text")
+    # The insert position: with asynchronous commit a commit may be past the write position.
+    target = _scalar(DEFAULT_DB_ALIAS, "SELECT pg_current_wal_insert_lsn()::text")
     deadline = time.monotonic() + timeout
     while not _scalar(replica.REPLICA, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]):
         assert time.monotonic() < deadline, f"the replica did not replay up to {target}"
