@@ -49,17 +49,17 @@ def main() -> None:
             [()] * 50,
         ),
         "statistics, one month (grants per kind per day)": (
-            "SELECT kind, date_trunc('day', occurred_at), count(*) FROM {t} WHERE event_type IN "  # noqa: S608 - fixed text
+            "SELECT kind, date_trunc('day', occurred_at), count(*) FROM {t} WHERE event_type IN "
             f"('consent.granted', 'consent.approved') AND {month} GROUP BY 1, 2",
             [()] * 10,
         ),
         "statistics, one month (decisions per provider)": (
-            f"SELECT recipient, outcome, count(*) FROM {{t}} WHERE {decisions} AND {month} "  # noqa: S608 - fixed text
+            f"SELECT recipient, outcome, count(*) FROM {{t}} WHERE {decisions} AND {month} "
             "GROUP BY 1, 2",
             [()] * 10,
         ),
         "statistics, whole log (decisions per provider)": (
-            f"SELECT recipient, outcome, count(*) FROM {{t}} WHERE {decisions} GROUP BY 1, 2",  # noqa: S608 - fixed text
+            f"SELECT recipient, outcome, count(*) FROM {{t}} WHERE {decisions} GROUP BY 1, 2",
             [()] * 3,
         ),
     }
@@ -77,7 +77,7 @@ def main() -> None:
 
     def insert_rate(table: str, n: int = 3000) -> int:
         sql = (
-            f"INSERT INTO {table} (event_type, occurred_at, subject_id, kind, recipient, purpose,"  # noqa: S608 - the table is one of TABLES
+            f"INSERT INTO {table} (event_type, occurred_at, subject_id, kind, recipient, purpose,"
             " outcome, entry, leaf_hash) VALUES ('decision.permit', timestamptz '2026-12-20'"
             " + %s * interval '1 second', md5(%s::text)::uuid, 'provider-sharing',"
             " '1.2.246.10.1', 'care', 'permit', repeat(md5(%s::text), 22), sha256(%s::text::bytea))"
