@@ -149,6 +149,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# A PostgreSQL streaming replica, if DATABASE_REPLICA_URL names one: the regulator's reads
+# (search, export, statistics) go there, writes always to the primary (mydata_operator.replica).
+# Tests point it at the primary's test database by name (MIRROR), on the replica's own server:
+# the standby replays the test database the suite creates on the primary.
+_REPLICA_DATABASE_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if _REPLICA_DATABASE_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            _REPLICA_DATABASE_URL,
+            # Kept open as the primary's are (without the pool: the replica serves few threads).
+            conn_max_age=int(
+                os.environ.get("DATABASE_CONN_MAX_AGE", "600" if not _DB_POOL else "0")
+            ),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["mydata_operator.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -319,6 +337,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),  # default: ./control in the cwd
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "tahto")
+# RabbitMQ: "quorum" declares the task queues as quorum queues (x-queue-type: quorum,
+# replicated by Raft across the broker's nodes; docs/scaling.md). A queue keeps the type it
+# was declared with, so switching an existing broker needs a new queue name or a drained and
+# deleted queue. Other brokers ignore it.
+CELERY_TASK_DEFAULT_QUEUE_TYPE = os.environ.get("CELERY_TASK_QUEUE_TYPE", "classic")
+if CELERY_TASK_DEFAULT_QUEUE_TYPE not in {"classic", "quorum"}:
+    raise ValueError(
+        f"CELERY_TASK_QUEUE_TYPE must be classic or quorum, not {CELERY_TASK_DEFAULT_QUEUE_TYPE!r}"
+    )
+CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_TASK_DEFAULT_QUEUE_TYPE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
