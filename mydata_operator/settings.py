@@ -234,6 +234,10 @@ TAHTO_TOKEN_RATE = os.environ.get("TAHTO_TOKEN_RATE", "120/60")
 TAHTO_CLIENT_AUTH_FAILURES = os.environ.get("TAHTO_CLIENT_AUTH_FAILURES", "20/900")
 TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS", "900"))
 TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/60")
+# JWTs that clients sign with their registered keys (private_key_jwt, CDS Hooks): the longest
+# lifetime accepted and the clock skew allowed (provider_api/client_keys.py).
+TAHTO_CLIENT_JWT_MAX_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_MAX_SECONDS", "300"))
+TAHTO_CLIENT_JWT_SKEW_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_SKEW_SECONDS", "30"))
 
 # --- Operator identity and keys
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
@@ -383,6 +387,10 @@ OAUTH2_PROVIDER.update(
 CELERY_BEAT_SCHEDULE["revoke-ended-consent-tokens"] = {
     "task": "mydata_operator.provider_api.tasks.tokens_revoke_ended_task",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["prune-client-jwt-uses"] = {
+    "task": "mydata_operator.provider_api.tasks.client_jwt_uses_prune_task",
+    "schedule": 600.0,
 }
 
 # --- Citizen dashboard (issue: the citizen's consent dashboard)

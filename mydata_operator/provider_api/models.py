@@ -74,3 +74,40 @@ class PendingConsentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.kind} request of {self.organisation_id}"
+
+
+class ClientKey(models.Model):
+    """A public key a provider client registered to sign its JWTs (private_key_jwt client
+    assertions, CDS Hooks requests). Retired keys stay for the record but verify nothing."""
+
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="tahto_keys"
+    )
+    kid = models.CharField(max_length=200, help_text="Key id (RFC 7638 thumbprint if not given)")
+    jwk = models.JSONField(help_text="The public JWK (never private material)")
+    created_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "kid"], name="client_key_unique_kid")
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.kid} of client {self.application_id}"
+
+
+class ClientJwtUse(models.Model):
+    """A client JWT's `jti`, kept until the JWT expires so that a replay is refused."""
+
+    application = models.ForeignKey("oauth2_provider.Application", on_delete=models.CASCADE)
+    jti = models.CharField(max_length=200)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "jti"], name="client_jwt_jti_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"jti {self.jti}"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import tokens
+from . import client_keys, tokens
 
 
 @shared_task(acks_late=True)
@@ -11,3 +11,9 @@ def tokens_revoke_ended_task() -> int:
     terminated or revoked since the last run (the live checks refuse them at once anyway;
     this removes them from the token tables)."""
     return tokens.tokens_revoke_follow()
+
+
+@shared_task(acks_late=True)
+def client_jwt_uses_prune_task() -> int:
+    """Forget the jtis of client JWTs that have expired."""
+    return client_keys.client_jwt_uses_prune()
