@@ -151,9 +151,7 @@ def _regulator_body(regulator: Regulator, **extra: Any) -> dict[str, Any]:
     }
 
 
-def regulator_assign(
-    *, user: User, organisation: str, actor: StaffActor, reason: str
-) -> Regulator:
+def regulator_assign(*, user: User, organisation: str, actor: StaffActor, reason: str) -> Regulator:
     """Make the user a regulator (read access to the whole log) for the organisation."""
     reason = _reason(reason)
     organisation = _organisation(organisation)
