@@ -8,6 +8,7 @@ How a provider persona presents itself is said in one place, `provider_headers`.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from http.cookies import SimpleCookie
 from typing import Any
 
 from django.conf import settings
@@ -57,11 +58,18 @@ class World:
     clients: dict[str, ProviderClient] = field(default_factory=dict)  # provider persona
     tokens: dict[str, str] = field(default_factory=dict)  # provider persona -> access token
 
+    _client: Client | None = None
+
     def client(self, persona: str) -> Client:
-        client = Client(raise_request_exception=False)
+        """The one test client, carrying only this persona's session cookie. One client for
+        every request: a new one loads the middleware again (WhiteNoise alone then scans every
+        static file), which made the walk five times slower."""
+        if self._client is None:
+            self._client = Client(raise_request_exception=False)
+        self._client.cookies = SimpleCookie()
         if persona in self.sessions:
-            client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[persona]
-        return client
+            self._client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[persona]
+        return self._client
 
 
 def provider_headers(world: World, persona: str, auth: str) -> dict[str, str]:
