@@ -20,7 +20,9 @@ key (its JWKS):
   also carry ``prev`` (the seq of the previous exported line, null on the first) and
   ``last`` (true on the final line); when they are present, a line missing from the middle,
   the start or the end of the file is reported too. A CSV export (``.csv``, with the columns
-  ``seq``, ``entry`` and ``inclusion_proof`` as space-separated base64) is read as well.
+  ``seq``, ``entry`` and ``inclusion_proof`` as space-separated base64) is read as well,
+  separated by commas or (as spreadsheets in Finland and Sweden expect) by semicolons, with
+  or without a byte order mark.
 * PROOF.json: ``{"first": m, "second": n, "proof": [base64, ...]}`` (Tahto's API names the
   list ``consistency_proof``; both names are accepted).
 
@@ -336,9 +338,18 @@ def _line(obj: Any, where: str, lineno: int, csv_row: bool = False) -> Line:
     )
 
 
+def _chain(first: str, rest: TextIO) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
 def read_lines(f: TextIO, path: str) -> Iterator[Line]:
     if path.endswith(".csv"):
-        for lineno, row in enumerate(csv.DictReader(f), start=2):
+        header = f.readline().lstrip("\ufeff")
+        # The header names hold no separator of either kind: count which one splits it.
+        delimiter = ";" if header.count(";") > header.count(",") else ","
+        rows = csv.DictReader(_chain(header, f), delimiter=delimiter)
+        for lineno, row in enumerate(rows, start=2):
             yield _line(dict(row), f"{path}:{lineno}", lineno, csv_row=True)
         return
     for lineno, text in enumerate(f, start=1):

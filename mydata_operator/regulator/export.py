@@ -7,7 +7,12 @@ verifier can also tell a line lost in the middle or a cut-off download. The sign
 the proofs lead to is a separate download (its size is in every link and header).
 
 CSV: the same entries with the searchable columns first, for spreadsheets; the proof is the
-base64 hashes separated by spaces.
+base64 hashes separated by spaces. Readable columns follow the codes: the event's name, the
+local (Finnish) time, the decision's reason, the data categories asked for and the acting
+person's role, in the language of the page that asked for the file. A spreadsheet program in
+Finland or Sweden splits a CSV at semicolons (the decimal separator there is the comma), so
+fi and sv files use `;`; every file starts with a UTF-8 byte order mark, without which Excel
+reads ä and ö wrongly. The stand-alone verifier reads either separator.
 """
 
 from __future__ import annotations
@@ -17,10 +22,16 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.utils import timezone, translation
 
 from consents import merkle
 from consents.log import node_key
 from consents.models import LogEntry, LogLeaf, LogNode
+from consents.vocabulary import CATEGORIES
+
+from . import labels
 
 #: How many hashes one batched read fetches when a proof needs a node not yet in memory.
 BATCH = 512
@@ -130,6 +141,11 @@ CSV_COLUMNS = [
     "recipient",
     "purpose",
     "outcome",
+    "event_name",
+    "local_time",
+    "reason",
+    "data_categories",
+    "actor_role",
     "leaf_hash",
     "tree_size",
     "inclusion_proof",
@@ -137,11 +153,53 @@ CSV_COLUMNS = [
 ]
 
 
-def csv_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
-    """Yield the CSV header and one row per entry (RFC 4180, UTF-8)."""
+#: The CSV separator of each page language; others get the comma of RFC 4180.
+CSV_DELIMITERS = {"fi": ";", "sv": ";"}
+BOM = "\ufeff"
+
+
+def csv_delimiter(language: str | None) -> str:
+    return CSV_DELIMITERS.get((language or "").split("-")[0], ",")
+
+
+def _part(body: dict[str, Any], key: str, kind: type) -> Any:
+    value = body.get(key)
+    return value if isinstance(value, kind) else None
+
+
+def _readable(e: LogEntry) -> list[str]:
+    """The entry's readable columns, in the active language."""
+    try:
+        parsed: Any = json.loads(e.entry)
+    except ValueError:
+        parsed = {}
+    body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    decision: dict[str, Any] = _part(body, "decision", dict) or {}
+    actor: dict[str, Any] = _part(body, "actorDetail", dict) or {}
+    cats: list[Any] = _part(body, "categories", list) or []
+    return [
+        labels.label(labels.EVENT_NAMES, e.event_type),
+        timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+        labels.label(labels.REASONS, str(decision.get("reason") or "")),
+        ", ".join(labels.label(CATEGORIES, str(c)) for c in cats),
+        labels.label(labels.ROLES, str(actor.get("role") or "")),
+    ]
+
+
+def csv_lines(
+    entries: Iterable[LogEntry], tree_size: int, *, language: str = "en"
+) -> Iterator[str]:
+    """Yield the CSV (RFC 4180 quoting, UTF-8 with a byte order mark): header, one row each.
+
+    The file is streamed after the view has returned, so the language is fixed here."""
+    with translation.override(language):
+        yield from _csv_lines(entries, tree_size, csv_delimiter(language))
+
+
+def _csv_lines(entries: Iterable[LogEntry], tree_size: int, delimiter: str) -> Iterator[str]:
     proofs = BatchedProofs(tree_size)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -150,7 +208,7 @@ def csv_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
         return text
 
     writer.writerow(CSV_COLUMNS)
-    yield flush()
+    yield BOM + flush()
     for e in entries:
         writer.writerow(
             [
@@ -165,6 +223,7 @@ def csv_lines(entries: Iterable[LogEntry], tree_size: int) -> Iterator[str]:
                 e.recipient,
                 e.purpose,
                 e.outcome,
+                *_readable(e),
                 b64(bytes(e.leaf_hash)),
                 tree_size,
                 " ".join(b64(h) for h in proofs.proof(_seq(e))),

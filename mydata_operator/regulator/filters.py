@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consents.events import EventType
@@ -26,6 +29,8 @@ from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import subject_pseudonym
 from schemas.hetu import InvalidHetu, parse_hetu
 
+from .labels import EVENT_NAMES, FLOWS, OUTCOMES, label
+
 OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
@@ -35,13 +40,26 @@ MAX_LIMIT = 200
 MAX_SEQ = 2**53 - 1
 DEFAULT_LIMIT = 50
 
-KIND_CHOICES = [
-    ("", _("Any kind")),
-    *KIND_LABELS.items(),
-    *[(f.value, _("Data flow: %(flow)s") % {"flow": f.value}) for f in Flow],
-]
-OUTCOME_CHOICES = [("", _("Any outcome")), ("permit", _("Permit")), ("deny", _("Deny"))]
-EVENT_CHOICES = [(e.value, f"{e.value}: {e.label}") for e in EventType]
+#: A valid demo code (Aino Virtanen's in the demo data), shown as the form's example.
+EXAMPLE_HETU = "120485-9020"
+EXAMPLE_OID = "1.2.246.10.1234567.10.0"
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Consent kinds and data flows, in the language of the request (never at import)."""
+    return [
+        ("", str(_("Any kind"))),
+        *[(code, str(name)) for code, name in KIND_LABELS.items()],
+        *[(f.value, str(_("Data flow: %(flow)s") % {"flow": label(FLOWS, f.value)})) for f in Flow],
+    ]
+
+
+def outcome_choices() -> list[tuple[str, str]]:
+    return [("", str(_("Any outcome"))), *[(k, str(v)) for k, v in OUTCOMES.items()]]
+
+
+def event_choices() -> list[tuple[str, str]]:
+    return [(e.value, f"{label(EVENT_NAMES, e.value)} ({e.value})") for e in EventType]
 
 
 @dataclass(frozen=True)
@@ -89,7 +107,8 @@ class LogFilter:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """The start of `day` in Finnish time (settings.TIME_ZONE), the time the pages show."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 class LogFilterForm(forms.Form):
@@ -99,13 +118,19 @@ class LogFilterForm(forms.Form):
         label=_("Personal identity code"),
         required=False,
         max_length=32,
-        help_text=_("The subject's personal identity code (henkilötunnus), e.g. 120485-902X."),
+        help_text=format_lazy(
+            "{} {}",
+            _("The subject's personal identity code (henkilötunnus), for example"),
+            EXAMPLE_HETU,
+        ),
     )
     provider = forms.CharField(
         label=_("Provider (organisation OID)"),
         required=False,
         max_length=128,
-        help_text=_("The recipient organisation's OID, e.g. 1.2.246.10.1234567.10.0."),
+        help_text=format_lazy(
+            "{} {}", _("The recipient organisation's OID, for example"), EXAMPLE_OID
+        ),
     )
     kind = forms.ChoiceField(label=_("Consent kind or data flow"), required=False)
     event = forms.MultipleChoiceField(
@@ -118,21 +143,21 @@ class LogFilterForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Decision outcome"), required=False)
     consent = forms.UUIDField(label=_("Consent (id or lineage)"), required=False)
     date_from = forms.DateField(
-        label=_("From (date, UTC)"),
+        label=_("From (date, Finnish time)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("To (date, UTC, inclusive)"),
+        label=_("To (date, Finnish time, inclusive)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = KIND_CHOICES  # type: ignore[attr-defined]
-        self.fields["event"].choices = EVENT_CHOICES  # type: ignore[attr-defined]
-        self.fields["outcome"].choices = OUTCOME_CHOICES  # type: ignore[attr-defined]
+        self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
+        self.fields["event"].choices = event_choices()  # type: ignore[attr-defined]
+        self.fields["outcome"].choices = outcome_choices()  # type: ignore[attr-defined]
         self._person: Person | None = None
         self._subject_id: uuid.UUID | None = None
 
@@ -142,11 +167,16 @@ class LogFilterForm(forms.Form):
             return ""
         try:
             parse_hetu(code)
-        except InvalidHetu as exc:
+        except InvalidHetu:
+            # The parser's reason is English and technical; the person gets the format.
             raise forms.ValidationError(
-                _("Not a valid personal identity code: %(reason)s"),
+                _(
+                    "Not a valid personal identity code. It is the birth date (DDMMYY), "
+                    "a century sign, three digits and a control character, for example "
+                    "%(example)s."
+                ),
                 code="invalid-hetu",
-                params={"reason": str(exc)},
+                params={"example": EXAMPLE_HETU},
             ) from None
         self._person = Person.objects.filter(personal_identity_code=code).first()
         # A provider's request for someone not yet known is logged under the id they will
@@ -166,8 +196,9 @@ class LogFilterForm(forms.Form):
         oid = (self.cleaned_data.get("provider") or "").strip()
         if oid and not OID.match(oid):
             raise forms.ValidationError(
-                _("An organisation OID is digits separated by dots, e.g. 1.2.246.10.1234567.10.0."),
+                _("An organisation OID is digits separated by dots, for example %(example)s."),
                 code="invalid-oid",
+                params={"example": EXAMPLE_OID},
             )
         return oid
 

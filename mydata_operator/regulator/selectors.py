@@ -21,7 +21,7 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncYear
 
 from consents.events import EventType
 from consents.log import b64
-from consents.models import Consent, Cosignature, LogEntry
+from consents.models import Consent, Cosignature, LogEntry, Notice
 from mydata_operator.identity.models import Provider
 
 from .filters import LogFilter
@@ -125,6 +125,14 @@ def entry_body(entry: LogEntry) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def notice_for(body: dict[str, Any]) -> Notice | None:
+    """The exact notice text the person was shown, when the entry names one by its hash."""
+    sha = body.get("noticeSha256")
+    if not isinstance(sha, str) or not sha:
+        return None
+    return Notice.objects.filter(sha256=sha).first()
 
 
 @dataclass(frozen=True)

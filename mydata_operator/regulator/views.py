@@ -15,19 +15,18 @@ from uuid import UUID
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consents import log as consent_log
 from consents import merkle, witnesses
-from consents.events import EVENT_DESCRIPTIONS
 from consents.models import IntegrityCheck, LogEntry, TreeHead
 from mydata_operator.api.problems import problem_response
 from mydata_operator.identity.models import Provider, Regulator
 
-from . import charts, export, selectors, services
+from . import charts, export, labels, selectors, services
 from .access import regulator_required
 from .filters import (
-    KIND_LABELS,
     MAX_SEQ,
     CursorError,
     LogFilterForm,
@@ -67,8 +66,10 @@ def search(request: HttpRequest, regulator: Regulator) -> HttpResponse:
         before = parse_cursor(request.GET.get("before"), "before")
         after = parse_cursor(request.GET.get("after"), "after")
         limit = parse_limit(request.GET.get("limit"))
-    except CursorError as exc:
-        context["cursor_error"] = str(exc)
+    except CursorError:
+        context["cursor_error"] = _(
+            "The page links (before, after, limit) are not valid; start the search again."
+        )
         return _render(request, regulator, "regulator/search.html", context, status=400)
     if form.is_valid():
         f = form.log_filter()
@@ -117,7 +118,8 @@ def entry_detail(request: HttpRequest, regulator: Regulator, seq: int) -> HttpRe
     body = selectors.entry_body(entry)
     context = {
         "entry": entry,
-        "event_description": EVENT_DESCRIPTIONS.get(entry.event_type, ""),
+        "body": body,
+        "notice": selectors.notice_for(body),
         "pretty": json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True),
         "leaf_hash": export.b64(bytes(entry.leaf_hash)),
         "leaf_ok": leaf_ok,
@@ -143,7 +145,7 @@ def consent_detail(request: HttpRequest, regulator: Regulator, consent: UUID) ->
         "regulator/consent.html",
         {
             "history": history,
-            "versions": [(c, KIND_LABELS.get(c.kind, c.kind)) for c in history.versions],
+            "versions": history.versions,
             "names": provider_names({e.recipient for e in history.events + history.decisions}),
         },
     )
@@ -218,7 +220,7 @@ def _export(
         lines = export.jsonl_lines(entries, head.tree_size)
         content_type = "application/jsonl; charset=utf-8"
     else:
-        lines = export.csv_lines(entries, head.tree_size)
+        lines = export.csv_lines(entries, head.tree_size, language=get_language() or "fi")
         content_type = "text/csv; charset=utf-8"
     response = StreamingHttpResponse(lines, content_type=content_type)
     name = f"tahto-log-{head.tree_size}.{fmt}"
@@ -265,7 +267,7 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
             charts.Series(series_names[name], [counts.get(p, 0) for p in stats.periods])
             for name, counts in per_series.items()
         ]
-        label = str(KIND_LABELS.get(kind, kind))
+        label = labels.kind_or_flow(kind)
         kinds.append(
             {
                 "kind": kind,
@@ -282,8 +284,8 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
         _("Decisions per provider"),
         [name for _oid, name, _p, _d in stats.decisions],
         [
-            charts.Series(_("permit"), [p for *_rest, p, _d in stats.decisions]),
-            charts.Series(_("deny"), [d for *_rest, d in stats.decisions]),
+            charts.Series(str(labels.OUTCOMES["permit"]), [p for *_rest, p, _d in stats.decisions]),
+            charts.Series(str(labels.OUTCOMES["deny"]), [d for *_rest, d in stats.decisions]),
         ],
     )
     requests_chart = charts.bar_chart(

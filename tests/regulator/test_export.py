@@ -1,5 +1,7 @@
 """Exports verify with the stand-alone verifier; a changed, removed or moved line does not."""
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -58,9 +60,41 @@ def test_csv_export_verifies_with_the_stand_alone_verifier(
 ) -> None:
     export = download(regulator_client, tmp_path, fmt="csv")
     header = export.entries.read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("seq,occurred_at,event_type")
+    assert header.startswith("\ufeffseq,occurred_at,event_type")  # en: RFC 4180 commas
     done = inclusion(run_tool, export)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("language", ["fi", "sv"])
+def test_csv_export_for_finnish_and_swedish_spreadsheets_is_semicolon_separated_and_verifies(
+    regulator_client: Client, populated: int, tmp_path: Path, language: str
+) -> None:
+    regulator_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    export = download(regulator_client, tmp_path, fmt="csv")
+    raw = export.entries.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the file as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows
+    assert {"seq", "entry", "inclusion_proof", "event_name", "reason"} <= set(rows[0])
+    assert all(json.loads(r["entry"])["type"] == r["event_type"] for r in rows)  # one cell each
+    done = inclusion(run_tool, export)
+    assert done.returncode == 0, done.stderr
+
+
+def test_csv_export_has_readable_columns_in_the_page_language(
+    regulator_client: Client, populated: int, tmp_path: Path
+) -> None:
+    regulator_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fi"
+    export = download(regulator_client, tmp_path, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(export.entries.read_text("utf-8-sig")), delimiter=";"))
+    denied = [r for r in rows if r["event_type"] == "decision.deny"]
+    assert denied
+    assert denied[0]["event_name"] == "Tietojen luovutus estetty"
+    assert denied[0]["reason"].startswith("Suostumus ei kata")
+    assert denied[0]["data_categories"]
+    granted = [r for r in rows if r["event_type"] == "consent.granted"]
+    assert granted[0]["event_name"] == "Suostumus annettu"
+    assert granted[0]["actor_role"] in ("Henkilö itse", "Huoltaja")
 
 
 def test_changed_entry_in_an_export_fails_at_that_entry(

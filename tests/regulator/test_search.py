@@ -39,8 +39,41 @@ def test_invalid_personal_identity_code_is_a_field_error_on_the_page(
     response = regulator_client.get("/regulator/", {"subject": "120485-9021"})
     assert response.status_code == 400
     text = response.content.decode()
-    assert "wrong control character" in text
+    assert "Not a valid personal identity code." in text
     assert 'aria-invalid="true"' in text
+
+
+def test_the_forms_example_identity_code_is_one_the_form_accepts(
+    regulator_client: Client, populated: int
+) -> None:
+    from mydata_operator.regulator.filters import EXAMPLE_HETU, LogFilterForm
+    from schemas.hetu import parse_hetu
+
+    page = regulator_client.get("/regulator/").content.decode()
+    assert EXAMPLE_HETU in page
+    parse_hetu(EXAMPLE_HETU)  # raises if the example is not a valid code
+    form = LogFilterForm({"subject": EXAMPLE_HETU})
+    # Valid as a code; in this test database nobody has it, so only "unknown" may be said.
+    form.is_valid()
+    assert [e.code for e in form.errors.as_data().get("subject", [])] in ([], ["unknown-subject"])
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("fi", "Henkilötunnus ei kelpaa."),
+        ("sv", "Personbeteckningen är inte giltig."),
+        ("en", "Not a valid personal identity code."),
+    ],
+)
+def test_identity_code_error_is_in_the_pages_language(
+    regulator_client: Client, populated: int, language: str, message: str
+) -> None:
+    regulator_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    response = regulator_client.get("/regulator/", {"subject": "120485-9021"})
+    text = response.content.decode()
+    assert message in text
+    assert "120485-9020" in text  # the example in the message is a valid code
 
 
 def test_invalid_personal_identity_code_is_a_problem_naming_the_parameter(
