@@ -92,7 +92,7 @@ _THREE = [
 
 TABLE: dict[str, dict[str, Any]] = {
     # --- Public pages and documents
-    "home": {"GET": EVERYONE},
+    "home": {"GET": personas(OK, regulator=MOVED)},  # a regulator is sent to their pages
     "healthz": {"GET": EVERYONE},
     "jwks": {"GET": EVERYONE},
     "oauth-authorization-server": {"GET": EVERYONE},
