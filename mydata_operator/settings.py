@@ -121,8 +121,25 @@ DATABASES = {
         if _OWNER_DATABASE_URL and _env_bool("TAHTO_DB_AS_OWNER", False)
         else _SERVICE_DATABASE_URL,
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     )
 }
+# Serving (README, "Serving"): on PostgreSQL each web thread keeps its connection for
+# DATABASE_CONN_MAX_AGE seconds (health-checked before reuse), or, with DATABASE_POOL set
+# to "min:max", the threads share psycopg's pool (Django 5.1+; needs psycopg-pool). Opening
+# a connection per request was a fifth of a data call's time.
+_DB_POOL = os.environ.get("DATABASE_POOL", "")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if _DB_POOL:
+        _min, _, _max = _DB_POOL.partition(":")
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses both at once
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(_min),
+            "max_size": int(_max or _min),
+            "timeout": 10,
+        }
+    elif "DATABASE_CONN_MAX_AGE" not in os.environ:
+        DATABASES["default"]["CONN_MAX_AGE"] = 600
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the Celery worker write to the same file: WAL lets readers go on,
     # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of deadlocking.
@@ -238,6 +255,14 @@ TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/6
 # lifetime accepted and the clock skew allowed (provider_api/client_keys.py).
 TAHTO_CLIENT_JWT_MAX_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_MAX_SECONDS", "300"))
 TAHTO_CLIENT_JWT_SKEW_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_SKEW_SECONDS", "30"))
+# FAPI 2.0 (issue 10): pushed authorization requests live this long (RFC 9126 expires_in).
+TAHTO_PAR_SECONDS = int(os.environ.get("TAHTO_PAR_SECONDS", "90"))
+# DPoP (RFC 9449): a proof older than this is refused; with NONCE_REQUIRED every proof must
+# carry the server's DPoP-Nonce (sent on every token endpoint and resource response), which
+# changes every TAHTO_DPOP_NONCE_SECONDS.
+TAHTO_DPOP_MAX_AGE_SECONDS = int(os.environ.get("TAHTO_DPOP_MAX_AGE_SECONDS", "60"))
+TAHTO_DPOP_NONCE_REQUIRED = _env_bool("TAHTO_DPOP_NONCE_REQUIRED", False)
+TAHTO_DPOP_NONCE_SECONDS = int(os.environ.get("TAHTO_DPOP_NONCE_SECONDS", "300"))
 
 # --- Operator identity and keys
 TAHTO_OPERATOR_NAME = os.environ.get("TAHTO_OPERATOR_NAME", "Tahto MyData operator (demo)")
@@ -361,6 +386,9 @@ OAUTH2_PROVIDER.update(
         "OAUTH2_VALIDATOR_CLASS": (
             "mydata_operator.provider_api.oauth_validator.ConsentBoundValidator"
         ),
+        # Only the authorization-code and refresh grants and the code response type exist
+        # here, so anything else is unsupported_grant_type / unsupported_response_type.
+        "OAUTH2_SERVER_CLASS": "mydata_operator.provider_api.oauth_validator.FapiServer",
         "SCOPES": {"consent": "Use the one consent named in authorization_details"},
         "DEFAULT_SCOPES": ["consent"],
         # The issuer (RFC 8414 `issuer`, RFC 9207 `iss`) is the public URL of the service.
@@ -387,6 +415,14 @@ OAUTH2_PROVIDER.update(
 CELERY_BEAT_SCHEDULE["revoke-ended-consent-tokens"] = {
     "task": "mydata_operator.provider_api.tasks.tokens_revoke_ended_task",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["prune-dpop-proof-uses"] = {
+    "task": "mydata_operator.provider_api.tasks.dpop_uses_prune_task",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["prune-pushed-requests"] = {
+    "task": "mydata_operator.provider_api.tasks.pushed_requests_prune_task",
+    "schedule": 600.0,
 }
 CELERY_BEAT_SCHEDULE["prune-client-jwt-uses"] = {
     "task": "mydata_operator.provider_api.tasks.client_jwt_uses_prune_task",

@@ -1,20 +1,21 @@
-"""Authenticating providers: by client credentials (HTTP Basic, as at the token endpoint)
-for provider-level calls, by a consent-bound bearer token for data calls.
+"""Authenticating providers, without shared secrets (FAPI 2.0):
+
+- provider-level calls: `Authorization: Bearer <JWT>` where the JWT is one the client signed
+  with its registered key (iss = sub = client id, aud = the issuer or the endpoint URL, short
+  exp, single-use jti), checked by `client_keys.client_jwt_verify`: the same check as
+  private_key_jwt at the token endpoint, about a millisecond, no password hash;
+- data calls: `Authorization: DPoP <access token>` with a `DPoP` proof (RFC 9449) made with
+  the key the token is bound to. A DPoP-bound token sent as a Bearer token is refused.
 
 Every refusal is logged (without the credential) and answered with a problem+json body.
 """
 
-import base64
-import binascii
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
-from django.contrib.auth.hashers import check_password, identify_hasher
-from django.utils.crypto import constant_time_compare
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken, Application
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -22,6 +23,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from mydata_operator.identity.models import Provider
+
+from . import binding
+from .client_keys import ClientJwtInvalid, client_assertion_audiences, client_jwt_verify
+from .dpop import DpopInvalid, dpop_nonce, dpop_verify
 
 log = logging.getLogger("tahto.provider_api")
 
@@ -39,94 +44,115 @@ class ProviderPrincipal:
         return self.provider.organisation_id
 
 
-def _secret_ok(provided: str, stored: str) -> bool:
-    try:
-        identify_hasher(stored)
-    except ValueError:  # an unhashed secret (DOT stores hashes unless told otherwise)
-        return constant_time_compare(provided, stored)
-    return check_password(provided, stored)
-
-
-def client_authenticate(client_id: str, secret: str) -> ProviderPrincipal | None:
-    """The provider whose confidential client these credentials are, or None."""
-    app = Application.objects.filter(client_id=client_id).first()
-    if app is None or app.client_type != Application.CLIENT_CONFIDENTIAL:
-        return None
-    if not _secret_ok(secret, app.client_secret):
-        return None
-    provider = Provider.objects.filter(application=app).first()
-    if provider is None:
-        return None
-    return ProviderPrincipal(provider=provider, application=app)
-
-
-def basic_credentials(header: str) -> tuple[str, str] | None:
-    """(client_id, secret) from an HTTP Basic header (RFC 6749 §2.3.1 form-encoding)."""
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        return None
-    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
-
-
 class ClientCredentialsAuthentication(BaseAuthentication):
-    """HTTP Basic with the provider's OAuth client id and secret."""
+    """A JWT the provider's client signed with its registered key, as a Bearer credential."""
 
     def authenticate(self, request: Request) -> tuple[ProviderPrincipal, Provider] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        creds = basic_credentials(header)
-        if creds is None:
-            log.warning("provider API refused: malformed client credentials (%s)", request.path)
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            log.warning("provider API refused: not a client JWT (%s)", request.path)
             raise exceptions.AuthenticationFailed(
-                "Use HTTP Basic authentication with your client_id and client_secret."
+                "Send Authorization: Bearer <a JWT signed with your registered key>; "
+                "client secrets are not accepted."
             )
-        principal = client_authenticate(*creds)
-        if principal is None:
-            log.warning("provider API refused: bad client credentials for %r", creds[0][:100])
-            raise exceptions.AuthenticationFailed("Unknown client or wrong client secret.")
-        return principal, principal.provider
+        try:
+            verified = client_jwt_verify(
+                value.strip(), audiences=client_assertion_audiences(request.path)
+            )
+        except ClientJwtInvalid as exc:
+            log.warning("provider API refused: client JWT (%s): %s", request.path, exc)
+            raise exceptions.AuthenticationFailed(f"The client JWT is not valid: {exc}") from None
+        provider = Provider.objects.filter(application=verified.application).first()
+        if provider is None:
+            raise exceptions.AuthenticationFailed("This client is not a registered provider.")
+        principal = ProviderPrincipal(provider=provider, application=verified.application)
+        return principal, provider
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Basic realm="tahto-provider-api"'
+        return 'Bearer realm="tahto-provider-api"'
 
 
-class ConsentTokenAuthentication(OAuth2Authentication):
-    """A consent-bound bearer access token (DOT checks it; the binding is checked by the view)."""
+class DpopChallenge(exceptions.AuthenticationFailed):
+    """401 with the DPoP challenge (RFC 9449 §7.1) and the error the client must act on."""
 
-    www_authenticate_realm = "tahto-provider-api"
+    def __init__(self, detail: str, *, error: str = "invalid_token") -> None:
+        super().__init__(detail)
+        self.oauth_error = error
+
+
+class ConsentTokenAuthentication(BaseAuthentication):
+    """A consent-bound access token, used with a DPoP proof of its key (RFC 9449 §7).
+    DOT's checks of the token (expiry, revocation) apply; the binding is checked by the view."""
+
+    def _refuse(self, request: Request, detail: str, error: str = "invalid_token") -> None:
+        log.warning("provider API refused: %s (%s)", detail, request.path)
+        setattr(request._request, "tahto_dpop_error", error)  # noqa: B010 - read by the header
+        raise DpopChallenge(detail, error=error)
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
-        result = super().authenticate(request)
-        if result is not None:
-            return result
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header.lower().startswith("bearer "):
-            error = getattr(request, "oauth2_error", {}) or {}
-            description = error.get("error_description") or "The access token is not valid."
-            log.warning("provider API refused: bearer token not valid (%s)", request.path)
-            raise exceptions.AuthenticationFailed(
-                f"{description} It may have expired or been revoked, or its consent ended."
+        if not header:
+            return None
+        scheme, _, value = header.partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer":
+            self._refuse(
+                request,
+                "Tokens are DPoP-bound: send Authorization: DPoP <token> with a DPoP proof.",
             )
-        return None
+        if scheme.lower() != "dpop" or not value:
+            self._refuse(request, "Send Authorization: DPoP <access token>.", "invalid_request")
+        # Token, client, provider, consent binding and DPoP key in one indexed query.
+        token = binding.bearer_token_load(value)
+        if token is None or not token.is_valid():
+            self._refuse(
+                request,
+                "The access token is not valid. It may have expired or been revoked, "
+                "or its consent ended.",
+            )
+        assert token is not None
+        jkt = getattr(token, "tahto_jkt", "")
+        if not jkt:
+            self._refuse(request, "The access token is not bound to a DPoP key.")
+        path = request._request.path
+        urls = (request.build_absolute_uri(path), f"{settings.TAHTO_PUBLIC_URL}{path}")
+        try:
+            proof_jkt = dpop_verify(
+                request.META.get("HTTP_DPOP"),
+                method=request.method or "GET",
+                urls=urls,
+                access_token=value,
+            )
+        except DpopInvalid as exc:
+            self._refuse(request, f"DPoP proof refused: {exc}", exc.error)
+            raise  # unreachable: _refuse raises
+        if proof_jkt != jkt:
+            self._refuse(request, "The DPoP proof is made with another key than the token's.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        error = getattr(request._request, "tahto_dpop_error", "invalid_token")
+        algs = " ".join(a for a in ("PS256", "ES256", "EdDSA"))
+        return f'DPoP error="{error}", algs="{algs}"'
+
+
+def dpop_nonce_header() -> dict[str, str]:
+    """The DPoP-Nonce response header, when nonces are required."""
+    return {"DPoP-Nonce": dpop_nonce()} if settings.TAHTO_DPOP_NONCE_REQUIRED else {}
 
 
 class IsProvider(BasePermission):
-    message = "Authenticate as a registered provider (HTTP Basic with your client credentials)."
+    message = "Authenticate as a registered provider (a JWT signed with your registered key)."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.user, ProviderPrincipal)
 
 
 class HasConsentToken(BasePermission):
-    message = "A bearer access token bound to a consent is required."
+    message = "A DPoP-bound access token for a consent is required."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, AccessToken)
@@ -139,8 +165,10 @@ class ClientCredentialsScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "http",
-            "scheme": "basic",
-            "description": "HTTP Basic with the provider's OAuth client_id and client_secret.",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT the provider's client signed with its registered key "
+            "(iss = sub = client_id, aud = the issuer, exp within 300 s, single-use jti).",
         }
 
 
@@ -151,7 +179,8 @@ class ConsentTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "http",
-            "scheme": "bearer",
-            "description": "An access token from /o/token/, bound to one consent "
-            "(authorization-code flow with PKCE S256 and authorization_details).",
+            "scheme": "dpop",
+            "description": "Authorization: DPoP <access token from /o/token/> with a DPoP "
+            "proof header (RFC 9449); the token is bound to one consent (PAR, PKCE S256, "
+            "authorization_details) and to the client's DPoP key.",
         }

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from oauth2_provider.models import AccessToken
+
 from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
 from consents.policy import Recipient
@@ -63,10 +65,53 @@ def authorization_for_token(token_value_checksum: str) -> ConsentAuthorization |
     return binding.authorization if binding else None
 
 
+def token_jkt(token_value_checksum: str) -> str:
+    """The DPoP key thumbprint a token is bound to ("" if none)."""
+    return (
+        TokenBinding.objects.filter(token_checksum=token_value_checksum)
+        .values_list("jkt", flat=True)
+        .first()
+        or ""
+    )
+
+
+def bearer_token_load(value: str) -> AccessToken | None:
+    """The access token of a bearer value, with its client, the client's provider and the
+    token's consent binding, in one query on unique indexes (the binding's primary key, DOT's
+    token checksum, the client's and provider's keys); `token_context` then reads them
+    without another query. None when the value is no bound access token."""
+    row = (
+        TokenBinding.objects.select_related(
+            "authorization", "access_token__application__provider", "access_token__user"
+        )
+        .filter(token_checksum=checksum(value), kind=TokenBinding.Kind.ACCESS)
+        .first()
+    )
+    if row is None or row.access_token is None:
+        return None
+    token: AccessToken = row.access_token
+    token.tahto_authorization = row.authorization  # type: ignore[attr-defined]  # cached read
+    token.tahto_jkt = row.jkt  # type: ignore[attr-defined]  # the DPoP key it is bound to
+    return token
+
+
+def token_context(token: AccessToken) -> tuple[ConsentAuthorization | None, Provider | None]:
+    """The consent authorization a token is bound to and the provider whose client holds it:
+    as `bearer_token_load` read them, or read now (two queries) for a token loaded otherwise."""
+    authorization = getattr(token, "tahto_authorization", None)
+    if authorization is None:
+        authorization = authorization_for_token(token.token_checksum)
+        provider = Provider.objects.filter(application_id=token.application_id).first()
+        return authorization, provider
+    # Loaded with the token: a client without a provider reads as None (no query).
+    return authorization, getattr(token.application, "provider", None)
+
+
 def tokens_bind(
-    *, authorization: ConsentAuthorization, token: dict[str, Any], at: datetime
+    *, authorization: ConsentAuthorization, token: dict[str, Any], at: datetime, jkt: str
 ) -> None:
-    """Record that the access (and refresh) token in an OAuth token response use `authorization`."""
+    """Record that the access (and refresh) token in an OAuth token response use
+    `authorization` and are bound to the DPoP key `jkt`."""
     for key, kind in (("access_token", TokenBinding.Kind.ACCESS), ("refresh_token", "refresh")):
         if value := token.get(key):
             TokenBinding.objects.create(
@@ -74,4 +119,5 @@ def tokens_bind(
                 kind=kind,
                 authorization=authorization,
                 created_at=at,
+                jkt=jkt,
             )

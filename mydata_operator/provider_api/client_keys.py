@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -37,9 +37,13 @@ from joserfc.jwk import KeySet
 from oauth2_provider.models import Application
 
 from .models import ClientJwtUse, ClientKey
+from .replay import first_use
 
 #: What FAPI 2.0 allows for signatures (Security Profile §5.4.1), by JWS name.
 ALLOWED_ALGS = ("PS256", "ES256", "EdDSA", "Ed25519")
+
+#: RFC 7523 §2.2: the client_assertion_type of private_key_jwt.
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class ClientJwtInvalid(ValueError):
@@ -183,14 +187,45 @@ def client_jwt_verify(
     return VerifiedClientJwt(application=application, claims=claims, kid=rows[0].kid)
 
 
+def client_assertion_audiences(path: str) -> tuple[str, ...]:
+    """What a client assertion's `aud` may be at an endpoint: the issuer (FAPI 2.0 §5.3.2.1
+    says so) or the endpoint's URL (RFC 7523 §3 allows it), with or without a final slash."""
+    issuer = settings.TAHTO_PUBLIC_URL
+    url = f"{issuer}{path}"
+    return (issuer, issuer + "/", url, url.rstrip("/"), url.rstrip("/") + "/")
+
+
+def client_assertion_verify(
+    *, assertion_type: str | None, assertion: str | None, client_id: str | None, path: str
+) -> VerifiedClientJwt:
+    """private_key_jwt (RFC 7523 §2.2) client authentication at an OAuth endpoint."""
+    if assertion_type != ASSERTION_TYPE:
+        raise ClientJwtInvalid(
+            f"client_assertion_type must be {ASSERTION_TYPE} (private_key_jwt)",
+            field="client_assertion_type",
+        )
+    if not assertion:
+        raise ClientJwtInvalid("client_assertion is missing", field="client_assertion")
+    return client_jwt_verify(
+        assertion, audiences=client_assertion_audiences(path), client_id=client_id or None
+    )
+
+
+def claimed_issuer(token: str) -> str:
+    """The unverified `iss` of a JWT ("" if none): which client it claims to come from."""
+    try:
+        _header, claims = _unverified_claims(token)
+    except ClientJwtInvalid:
+        return ""
+    issuer = claims.get("iss")
+    return issuer[:100] if isinstance(issuer, str) else ""
+
+
 def _jti_use(*, application: Application, jti: str, expires: float, now: dt.datetime) -> None:
     """Record the jti; refuse it if this client used it before (until it expires)."""
     expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
-    try:
-        with transaction.atomic():
-            ClientJwtUse.objects.create(application=application, jti=jti, expires_at=expires_at)
-    except IntegrityError:
-        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti") from None
+    if not first_use(ClientJwtUse, application=application, jti=jti, expires_at=expires_at):
+        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti")
 
 
 def client_jwt_uses_prune(*, now: dt.datetime | None = None) -> int:

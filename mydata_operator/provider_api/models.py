@@ -49,6 +49,24 @@ class TokenBinding(models.Model):
         ConsentAuthorization, on_delete=models.CASCADE, related_name="tokens"
     )
     created_at = models.DateTimeField()
+    jkt = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 cnf.jkt)",
+    )
+    # DOT's access token of the same checksum, as a join without a column or a constraint
+    # (a refresh token's binding has none, and a revoked token's row is deleted): lets the
+    # bearer check read token, client, provider and consent binding in one indexed query.
+    access_token = models.ForeignObject(
+        "oauth2_provider.AccessToken",
+        on_delete=models.DO_NOTHING,
+        from_fields=["token_checksum"],
+        to_fields=["token_checksum"],
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"{self.kind} token of {self.authorization_id}"
@@ -111,3 +129,56 @@ class ClientJwtUse(models.Model):
 
     def __str__(self) -> str:
         return f"jti {self.jti}"
+
+
+class ClientProfile(models.Model):
+    """What this service allows a provider client beyond DOT's Application fields.
+
+    `demo`: the client of a demo provider (made by demo_data or `register_provider --demo`):
+    it may use an http loopback redirect URI. Every other client must use https. No client
+    gets loopback port relaxation: redirect URIs match exactly."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="tahto_profile"
+    )
+    demo = models.BooleanField(
+        default=False, help_text="A demo client: http://127.0.0.1 redirect URIs allowed"
+    )
+
+    def __str__(self) -> str:
+        return f"profile of client {self.application_id}"
+
+
+class PushedAuthorizationRequest(models.Model):
+    """An authorization request a client pushed (RFC 9126), usable once, briefly, by it only.
+
+    `used_by` is the citizen whose authorize page consumed it; the approval (POST) must come
+    from the same citizen, and `completed_at` closes it."""
+
+    reference_checksum = models.CharField(
+        max_length=64, primary_key=True, help_text="SHA-256 (hex) of the request_uri"
+    )
+    client_id = models.CharField(max_length=100, help_text="OAuth client id that pushed it")
+    parameters = models.JSONField(help_text="The authorization request parameters, as pushed")
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.IntegerField(null=True, blank=True, help_text="User id of the citizen")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pushed request of {self.client_id}"
+
+
+class DpopProofUse(models.Model):
+    """A DPoP proof's `jti` for one key (RFC 9449 §11.1), kept until the proof is too old."""
+
+    jkt = models.CharField(max_length=64)
+    jti = models.CharField(max_length=200)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["jkt", "jti"], name="dpop_jti_once")]
+
+    def __str__(self) -> str:
+        return f"dpop jti {self.jti}"

@@ -1,5 +1,9 @@
 """The authorization server's endpoints under /o/ (DOT's namespace, our consent-bound views)."""
 
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.http import HttpResponse
 from django.urls import path
 from oauth2_provider import views as dot_views
 
@@ -9,9 +13,15 @@ from . import oauth_views
 
 app_name = "oauth2_provider"
 
+
+def _view(cls: Any) -> Callable[..., HttpResponse]:
+    return cast(Callable[..., HttpResponse], cls.as_view())
+
+
 urlpatterns = [
     path("authorize/", oauth_views.ConsentAuthorizationView.as_view(), name="authorize"),
-    path("token/", token_rate_limited(dot_views.TokenView.as_view()), name="token"),
+    path("par", token_rate_limited(_view(oauth_views.PushedAuthorizationView)), name="par"),
+    path("token/", token_rate_limited(_view(oauth_views.DpopTokenView)), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth_views.ConsentIntrospectionView.as_view(), name="introspect"),
 ]

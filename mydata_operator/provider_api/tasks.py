@@ -1,8 +1,9 @@
 """Periodic work of the provider API. Safe to run twice."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from . import client_keys, tokens
+from . import client_keys, dpop, fapi, tokens
 
 
 @shared_task(acks_late=True)
@@ -17,3 +18,15 @@ def tokens_revoke_ended_task() -> int:
 def client_jwt_uses_prune_task() -> int:
     """Forget the jtis of client JWTs that have expired."""
     return client_keys.client_jwt_uses_prune()
+
+
+@shared_task(acks_late=True)
+def dpop_uses_prune_task() -> int:
+    """Forget the jtis of DPoP proofs too old to be accepted again."""
+    return dpop.dpop_uses_prune()
+
+
+@shared_task(acks_late=True)
+def pushed_requests_prune_task() -> int:
+    """Forget pushed authorization requests an hour after they expired."""
+    return fapi.pushed_prune(now=timezone.now())

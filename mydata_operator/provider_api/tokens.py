@@ -87,17 +87,21 @@ def token_introspect(*, value: str, principal: ProviderPrincipal, issuer: str) -
         authorization=authorization, provider=principal.provider, at=timezone.now()
     ):
         return {"active": False}
-    return {
+    jkt = binding.token_jkt(digest)
+    answer = {
         "active": True,
         "scope": token.scope,
         "client_id": token.application.client_id if token.application else None,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "exp": int(calendar.timegm(token.expires.utctimetuple())),
         "iat": int(calendar.timegm(token.created.utctimetuple())),
         "iss": issuer,
         "consent_id": str(authorization.consent_lineage),
         "authorization_details": authorization.authorization_details,
     }
+    if jkt:
+        answer["cnf"] = {"jkt": jkt}  # RFC 9449 §6.2
+    return answer
 
 
 def token_alive(*, authorization: ConsentAuthorization, provider: Provider, at: datetime) -> bool:
@@ -131,6 +135,21 @@ def tokens_revoke_for_consent(*, lineage: UUID, reason: str) -> int:
             "token_checksum", flat=True
         )
     )
+    done = _revoke(checksums)
+    if done:
+        log.info("revoked %d tokens of consent %s: %s", done, lineage, reason)
+    return done
+
+
+@transaction.atomic
+def tokens_revoke_for_authorization(*, authorization: ConsentAuthorization, reason: str) -> int:
+    """Revoke the tokens issued from one authorization (one code); return how many."""
+    done = _revoke(list(authorization.tokens.values_list("token_checksum", flat=True)))
+    log.warning("revoked %d tokens of authorization %s: %s", done, authorization.pk, reason)
+    return done
+
+
+def _revoke(checksums: list[str]) -> int:
     done = 0
     for access in AccessToken.objects.filter(token_checksum__in=checksums):
         access.revoke()
@@ -138,8 +157,6 @@ def tokens_revoke_for_consent(*, lineage: UUID, reason: str) -> int:
     for refresh in RefreshToken.objects.filter(token_checksum__in=checksums, revoked__isnull=True):
         refresh.revoke()
         done += 1
-    if done:
-        log.info("revoked %d tokens of consent %s: %s", done, lineage, reason)
     return done
 
 

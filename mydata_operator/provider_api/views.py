@@ -34,6 +34,7 @@ from .auth import (
     HasConsentToken,
     IsProvider,
     ProviderPrincipal,
+    dpop_nonce_header,
 )
 from .models import PendingConsentRequest
 from .serializers import (
@@ -161,6 +162,15 @@ class ConsentRequestStatusApi(ConsentRequestDetailApi):
 class DataSearchApi(APIView):
     authentication_classes = [ConsentTokenAuthentication]
     permission_classes = [HasConsentToken]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        """Every answer carries the DPoP nonce to use next, when nonces are required."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in dpop_nonce_header().items():
+            response[name] = value
+        return response
 
     @extend_schema(
         summary="The citizen's data of one FHIR resource type, as the token's consent permits",

@@ -4,6 +4,7 @@ authentications (ClientAuthLockoutMiddleware) and the token endpoint's rate."""
 import base64
 import binascii
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -34,12 +35,32 @@ def basic_client_id(header: str) -> str:
     return unquote(client_id.replace("+", " ")) if sep else ""
 
 
+def jwt_issuer(token: str) -> str:
+    """The `iss` of a JWT, unverified ("" if it is not one): the client it claims to be."""
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        return ""
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, TypeError):
+        return ""
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer[:100] if isinstance(issuer, str) else ""
+
+
 def claimed_client_id(request: HttpRequest) -> str:
-    """The client id a request names (HTTP Basic, or client_id in an OAuth form), unverified."""
-    if client_id := basic_client_id(request.META.get("HTTP_AUTHORIZATION", "")):
+    """The client id a request names (HTTP Basic, a client-signed Bearer JWT, or client_id /
+    client_assertion in an OAuth form), unverified."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if client_id := basic_client_id(header):
+        return client_id
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and (client_id := jwt_issuer(value)):
         return client_id
     if request.path.startswith("/o/") and request.method == "POST":
-        return str(request.POST.get("client_id") or "")
+        if client_id := str(request.POST.get("client_id") or ""):
+            return client_id
+        return jwt_issuer(str(request.POST.get("client_assertion") or ""))
     return ""
 
 

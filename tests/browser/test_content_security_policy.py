@@ -1,10 +1,8 @@
 """Under the strict Content-Security-Policy the pages still work in Chromium, and the browser
 reports no violation: dashboard, regulator, OAuth authorize page, admin, API docs."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -92,9 +90,10 @@ def test_oauth_authorize_page_runs_without_violations(
 ) -> None:
     base = live_service.url
     ensure_demo_password(live_service, "aino")
+    client = live_service.demo_client("terveys-oy")
     asked = requests.post(
         f"{base}/api/v1/consent-requests",
-        auth=("terveys-oy", "demo-secret-terveys-oy"),
+        headers={"Authorization": f"Bearer {client.assertion()}"},
         json={
             "kind": "provider-sharing",
             "scope": {
@@ -108,21 +107,11 @@ def test_oauth_authorize_page_runs_without_violations(
         timeout=10,
     )
     assert asked.status_code == 201, asked.text
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": "terveys-oy",
-            "redirect_uri": "http://127.0.0.1:8765/callback",
-            "state": "csp-1",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-            "authorization_details": json.dumps(
-                [{"type": "tahto_consent", "consentId": asked.json()["consentId"]}]
-            ),
-        }
+    url, _verifier = client.push(
+        redirect_uri="http://127.0.0.1:8765/callback", consent_id=asked.json()["consentId"]
     )
     sign_in(watched, base, "aino")
-    watched.goto(f"{base}/o/authorize/?{query}")
+    watched.goto(url)
     assert watched.locator("button.approve").count() == 1, watched.inner_text("body")
     # its stylesheet is a file now and applies: the approve button is the dark blue one
     colour = watched.evaluate(

@@ -1,12 +1,8 @@
 """The authorize page in a real browser: the citizen signs in, reads, approves; accessible."""
 
-import base64
-import hashlib
-import json
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -15,7 +11,7 @@ from tests.fixtures.browser import assert_accessible, screenshot
 from tests.fixtures.live import LiveService
 from tests.provider_api.test_live_provider_flow import AINO, ensure_demo_password
 
-CLIENT, SECRET = "terveys-oy", "demo-secret-terveys-oy"
+CLIENT = "terveys-oy"
 CALLBACK = "http://127.0.0.1:8765/callback"
 
 
@@ -25,9 +21,10 @@ def test_citizen_approves_a_provider_request_on_an_accessible_page(
 ) -> None:
     base = live_service.url
     ensure_demo_password(live_service, "aino")
+    client = live_service.demo_client(CLIENT)
     asked = requests.post(
         f"{base}/api/v1/consent-requests",
-        auth=(CLIENT, SECRET),
+        headers={"Authorization": f"Bearer {client.assertion()}"},
         json={
             "kind": "provider-sharing",
             "scope": {
@@ -42,25 +39,9 @@ def test_citizen_approves_a_provider_request_on_an_accessible_page(
     )
     assert asked.status_code == 201, asked.text
     consent_id = asked.json()["consentId"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    )
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": CLIENT,
-            "redirect_uri": CALLBACK,
-            "state": "browser-1",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "authorization_details": json.dumps(
-                [{"type": "tahto_consent", "consentId": consent_id}]
-            ),
-        }
-    )
+    url, _verifier = client.push(redirect_uri=CALLBACK, consent_id=consent_id)
     page.route(f"{CALLBACK}**", lambda route: route.fulfill(status=200, body="callback"))
-    page.goto(f"{base}/o/authorize/?{query}")
+    page.goto(url)
     page.fill("#id_username", "aino")
     page.fill("#id_password", "tahto-demo-aino")
     page.click("form.narrow button[type=submit]")
@@ -71,8 +52,10 @@ def test_citizen_approves_a_provider_request_on_an_accessible_page(
     page.click("button.approve")
     page.wait_for_url(f"{CALLBACK}**")
     params = parse_qs(urlparse(page.url).query)
-    assert params["state"] == ["browser-1"] and params["code"][0]
+    assert params["code"][0] and params["iss"] == [base]
     status = requests.get(
-        f"{base}/api/v1/consent-requests/{consent_id}/status", auth=(CLIENT, SECRET), timeout=10
+        f"{base}/api/v1/consent-requests/{consent_id}/status",
+        headers={"Authorization": f"Bearer {client.assertion()}"},
+        timeout=10,
     ).json()
     assert status == {"consentStatus": "valid"}

@@ -31,7 +31,9 @@ def body(person: Person | None, now: datetime, **overrides: Any) -> dict[str, An
 
 
 def post(pc: ProviderClient, data: Any) -> Any:
-    return Client().post(URL, data, content_type="application/json", HTTP_AUTHORIZATION=pc.basic)
+    return Client().post(
+        URL, data, content_type="application/json", HTTP_AUTHORIZATION=pc.auth_header
+    )
 
 
 def test_provider_creates_a_consent_request_for_a_citizen(
@@ -65,7 +67,7 @@ def test_unknown_identity_code_is_accepted_like_a_known_one(
     assert unknown.json()["_links"].keys() == known.json()["_links"].keys()
     # Asked about later, the unknown code's request answers like the known one's.
     for answer in (known, unknown):
-        again = Client().get(answer["Location"], HTTP_AUTHORIZATION=provider_client.basic)
+        again = Client().get(answer["Location"], HTTP_AUTHORIZATION=provider_client.auth_header)
         assert again.status_code == 200 and again.json()["consentStatus"] == "received"
     # No person record: the request waits under the id the person will have on joining.
     assert not Person.objects.filter(personal_identity_code=stranger).exists()
@@ -132,7 +134,7 @@ def test_request_without_credentials_is_401_problem(citizen: Person, frozen_now:
     answer = Client().post(URL, body(citizen, frozen_now), content_type="application/json")
     assert answer.status_code == 401
     assert answer["Content-Type"] == "application/problem+json"
-    assert answer["WWW-Authenticate"].startswith("Basic")
+    assert answer["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_request_with_a_wrong_secret_is_401_problem(
@@ -141,17 +143,32 @@ def test_request_with_a_wrong_secret_is_401_problem(
     wrong = ProviderClient(provider_client.provider, provider_client.client_id, "guess")
     answer = post(wrong, body(citizen, frozen_now))
     assert answer.status_code == 401
-    assert "secret" in answer.json()["detail"]
+    assert "signature" in answer.json()["detail"]
+
+
+def test_a_client_secret_is_not_accepted_for_provider_calls(
+    provider_client: ProviderClient, citizen: Person, frozen_now: datetime
+) -> None:
+    answer = Client().post(
+        URL,
+        body(citizen, frozen_now),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=provider_client.basic,
+    )
+    assert answer.status_code == 401
+    assert "secrets are not accepted" in answer.json()["detail"]
 
 
 def test_provider_reads_its_request_and_status(
     provider_client: ProviderClient, consent_request: Consent
 ) -> None:
-    answer = Client().get(f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic)
+    answer = Client().get(
+        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.auth_header
+    )
     assert answer.status_code == 200
     assert answer.json()["consentId"] == str(consent_request.id)
     status = Client().get(
-        f"{URL}/{consent_request.id}/status", HTTP_AUTHORIZATION=provider_client.basic
+        f"{URL}/{consent_request.id}/status", HTTP_AUTHORIZATION=provider_client.auth_header
     )
     assert status.json() == {"consentStatus": "received"}
 
@@ -160,11 +177,11 @@ def test_another_providers_request_is_404(
     other_provider_client: ProviderClient, consent_request: Consent
 ) -> None:
     for path in (f"{URL}/{consent_request.id}", f"{URL}/{consent_request.id}/status"):
-        answer = Client().get(path, HTTP_AUTHORIZATION=other_provider_client.basic)
+        answer = Client().get(path, HTTP_AUTHORIZATION=other_provider_client.auth_header)
         assert answer.status_code == 404
         assert answer["Content-Type"] == "application/problem+json"
     gone = Client().delete(
-        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=other_provider_client.basic
+        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=other_provider_client.auth_header
     )
     assert gone.status_code == 404
     assert Consent.objects.get(id=consent_request.id).status == Status.REQUESTED
@@ -174,11 +191,11 @@ def test_provider_terminates_its_consent(
     provider_client: ProviderClient, consent_request: Consent
 ) -> None:
     answer = Client().delete(
-        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic
+        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.auth_header
     )
     assert answer.status_code == 204
     status = Client().get(
-        f"{URL}/{consent_request.id}/status", HTTP_AUTHORIZATION=provider_client.basic
+        f"{URL}/{consent_request.id}/status", HTTP_AUTHORIZATION=provider_client.auth_header
     )
     assert status.json() == {"consentStatus": "terminatedByProvider"}
 
@@ -186,8 +203,10 @@ def test_provider_terminates_its_consent(
 def test_terminating_twice_is_a_conflict(
     provider_client: ProviderClient, consent_request: Consent
 ) -> None:
-    Client().delete(f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic)
-    again = Client().delete(f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic)
+    Client().delete(f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.auth_header)
+    again = Client().delete(
+        f"{URL}/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.auth_header
+    )
     assert again.status_code == 409
 
 
@@ -199,7 +218,9 @@ def test_statuses_follow_the_citizens_acts(
     def status_of(consent: Consent) -> str:
         path = f"{URL}/{consent.lineage}/status"
         return str(
-            Client().get(path, HTTP_AUTHORIZATION=provider_client.basic).json()["consentStatus"]
+            Client()
+            .get(path, HTTP_AUTHORIZATION=provider_client.auth_header)
+            .json()["consentStatus"]
         )
 
     approved = services.consent_approve(
@@ -229,7 +250,9 @@ def test_a_changed_consent_is_reported_by_its_newest_version(
         language="en",
     )
     data = (
-        Client().get(f"{URL}/{approved.lineage}", HTTP_AUTHORIZATION=provider_client.basic).json()
+        Client()
+        .get(f"{URL}/{approved.lineage}", HTTP_AUTHORIZATION=provider_client.auth_header)
+        .json()
     )
     assert data["version"] == 2 and data["scope"]["dataCategories"] == ["conditions"]
     assert data["consentStatus"] == "valid"

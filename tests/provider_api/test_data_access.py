@@ -16,9 +16,11 @@ from tests.fixtures.kanta import KantaStandIn
 from tests.provider_api.conftest import (
     ProviderClient,
     authorize,
+    bound_headers,
     details,
     exchange,
     request_consent,
+    token_request,
 )
 
 
@@ -29,9 +31,8 @@ def token_for(browser: Client, pc: ProviderClient, consent: Consent, **overrides
 
 
 def fetch(token: str, resource_type: str, **headers: Any) -> Any:
-    return Client().get(
-        f"/api/v1/data/{resource_type}", HTTP_AUTHORIZATION=f"Bearer {token}", **headers
-    )
+    path = f"/api/v1/data/{resource_type}"
+    return Client().get(path, **{**bound_headers(token, "GET", path), **headers})
 
 
 def test_token_fetches_only_what_the_consent_permits(
@@ -180,7 +181,7 @@ def test_expired_token_is_401(
         answer = fetch(token, "Condition")
     assert answer.status_code == 401
     assert answer["Content-Type"] == "application/problem+json"
-    assert answer["WWW-Authenticate"].startswith("Bearer")
+    assert answer["WWW-Authenticate"].startswith("DPoP")
 
 
 def test_revoked_token_is_401(
@@ -189,8 +190,7 @@ def test_revoked_token_is_401(
     token = token_for(citizen_browser, provider_client, consent_request)
     revoked = Client().post(
         "/o/revoke_token/",
-        {"token": token, "token_type_hint": "access_token"},
-        HTTP_AUTHORIZATION=provider_client.basic,
+        {"token": token, "token_type_hint": "access_token", **provider_client.assertion_form()},
     )
     assert revoked.status_code == 200
     assert fetch(token, "Condition").status_code == 401
@@ -223,20 +223,19 @@ def test_refresh_token_stops_working_when_the_consent_ends(
 ) -> None:
     auth = authorize(citizen_browser, provider_client.client_id, consent_request.id)
     tokens = exchange(Client(), provider_client, auth).json()
-    refreshed = Client().post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=provider_client.basic,
+    refreshed = token_request(
+        Client(), provider_client, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
     )
     assert refreshed.status_code == 200, refreshed.content
     assert refreshed.json()["authorization_details"][0]["consentId"] == str(consent_request.id)
     services.consent_withdraw(
         consent=Consent.objects.get(id=consent_request.id), actor=services.Actor.person(citizen.id)
     )
-    again = Client().post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
-        HTTP_AUTHORIZATION=provider_client.basic,
+    again = token_request(
+        Client(),
+        provider_client,
+        grant_type="refresh_token",
+        refresh_token=refreshed.json()["refresh_token"],
     )
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
@@ -327,7 +326,8 @@ def test_a_termination_by_the_provider_ends_its_tokens_through_the_log(
 
     token = token_for(citizen_browser, provider_client, consent_request)
     gone = Client().delete(
-        f"/api/v1/consent-requests/{consent_request.id}", HTTP_AUTHORIZATION=provider_client.basic
+        f"/api/v1/consent-requests/{consent_request.id}",
+        HTTP_AUTHORIZATION=provider_client.auth_header,
     )
     assert gone.status_code == 204
     refused = fetch(token, "Condition")  # refused at once, before any handler ran

@@ -25,7 +25,9 @@ def steps() -> dict[str, Any]:
 
 
 def post(pc: ProviderClient, path: str, body: Any) -> Any:
-    return Client().post(path, body, content_type="application/json", HTTP_AUTHORIZATION=pc.basic)
+    return Client().post(
+        path, body, content_type="application/json", HTTP_AUTHORIZATION=pc.auth_header
+    )
 
 
 def app_client(db: Any) -> ProviderClient:

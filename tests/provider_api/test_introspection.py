@@ -15,7 +15,7 @@ def _token(browser: Client, pc: ProviderClient, consent: Consent) -> str:
 
 
 def introspect(pc: ProviderClient, token: str) -> dict[str, object]:
-    answer = Client().post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=pc.basic)
+    answer = Client().post("/o/introspect/", {"token": token, **pc.assertion_form()})
     assert answer.status_code == 200, answer.content
     return dict(answer.json())
 

@@ -20,6 +20,8 @@ from tests.provider_api.conftest import (
     details,
     exchange,
     pkce,
+    push,
+    pushed_query,
     request_consent,
     token_request,
 )
@@ -72,7 +74,11 @@ def test_authorize_page_shows_who_asks_for_what(
 ) -> None:
     _, challenge = pkce()
     page = citizen_browser.get(
-        "/o/authorize/", authorize_params(provider_client.client_id, consent_request.id, challenge)
+        "/o/authorize/",
+        pushed_query(
+            provider_client,
+            authorize_params(provider_client.client_id, consent_request.id, challenge),
+        ),
     )
     html = page.content.decode()
     assert "Terveys Oy" in html and "1.2.246.10.1234567.10.0" in html
@@ -86,7 +92,10 @@ def test_authorize_page_speaks_swedish_when_asked(
     _, challenge = pkce()
     page = citizen_browser.get(
         "/o/authorize/",
-        authorize_params(provider_client.client_id, consent_request.id, challenge),
+        pushed_query(
+            provider_client,
+            authorize_params(provider_client.client_id, consent_request.id, challenge),
+        ),
         HTTP_ACCEPT_LANGUAGE="sv",
     )
     html = page.content.decode()
@@ -145,9 +154,9 @@ def test_authorization_without_a_code_challenge_is_refused(
         code_challenge=None,
         code_challenge_method=None,
     )
-    answer = citizen_browser.get("/o/authorize/", params)
-    assert answer.status_code == 302
-    assert _error(answer["Location"])["error"] == "invalid_request"
+    answer = push(provider_client, params)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
 
 
 def test_plain_pkce_method_is_refused(
@@ -157,9 +166,9 @@ def test_plain_pkce_method_is_refused(
     params = authorize_params(
         provider_client.client_id, consent_request.id, verifier, code_challenge_method="plain"
     )
-    answer = citizen_browser.get("/o/authorize/", params)
-    assert answer.status_code == 302
-    error = _error(answer["Location"])
+    answer = push(provider_client, params)
+    assert answer.status_code == 400
+    error = answer.json()
     assert error["error"] == "invalid_request" and "S256" in error["error_description"]
     assert Consent.objects.get(id=consent_request.id).status == Status.REQUESTED
 
@@ -175,10 +184,9 @@ def test_redirect_uri_that_is_not_exact_is_refused_without_redirecting(
         params = authorize_params(
             provider_client.client_id, consent_request.id, challenge, redirect_uri=wrong
         )
-        answer = citizen_browser.get("/o/authorize/", params)
+        answer = push(provider_client, params)
         assert answer.status_code == 400, wrong
-        assert "Location" not in answer
-        assert b"Mismatching redirect URI" in answer.content or b"invalid" in answer.content.lower()
+        assert answer.json()["error"] == "invalid_request", wrong
 
 
 def test_token_request_with_another_redirect_uri_is_refused(
@@ -247,8 +255,12 @@ def _refused(
     browser: Client, client_id: str, consent_id: object, **overrides: str
 ) -> dict[str, str]:
     _, challenge = pkce()
+    pushed = push(client_id, authorize_params(client_id, consent_id, challenge, **overrides))
+    if pushed.status_code != 201:  # refused before any citizen saw it
+        assert pushed.status_code == 400, pushed.content[:500]
+        return dict(pushed.json())
     answer = browser.get(
-        "/o/authorize/", authorize_params(client_id, consent_id, challenge, **overrides)
+        "/o/authorize/", {"client_id": client_id, "request_uri": pushed.json()["request_uri"]}
     )
     assert answer.status_code == 302, answer.content[:500]
     return _error(answer["Location"])
@@ -385,11 +397,16 @@ def test_an_altered_redirect_uri_in_the_posted_form_is_never_redirected_to(
 ) -> None:
     _, challenge = pkce()
     page = citizen_browser.get(
-        "/o/authorize/", authorize_params(provider_client.client_id, consent_request.id, challenge)
+        "/o/authorize/",
+        pushed_query(
+            provider_client,
+            authorize_params(provider_client.client_id, consent_request.id, challenge),
+        ),
     )
     data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
-    data.update(allow="true", redirect_uri="https://evil.example/cb", authorization_details="[]")
+    data.update(allow="true", redirect_uri="https://evil.example/cb", state="forged")
     answer = citizen_browser.post("/o/authorize/", data)
-    assert answer.status_code == 400
-    assert "Location" not in answer
-    assert Consent.objects.get(id=consent_request.id).status == Status.REQUESTED
+    # The answer uses the pushed request's parameters, never the form's copies of them.
+    assert answer.status_code == 302
+    assert answer["Location"].startswith(REDIRECT + "?")
+    assert _error(answer["Location"]).get("state") == "st-1"

@@ -17,6 +17,7 @@ from tests.provider_api.conftest import (
     authorize_params,
     exchange,
     pkce,
+    pushed_query,
 )
 
 URL = "/api/v1/consent-requests"
@@ -29,7 +30,9 @@ def ask(pc: ProviderClient, now: datetime, **overrides: Any) -> Any:
         "period": {"end": (now + timedelta(days=30)).isoformat()},
         **overrides,
     }
-    return Client().post(URL, body, content_type="application/json", HTTP_AUTHORIZATION=pc.basic)
+    return Client().post(
+        URL, body, content_type="application/json", HTTP_AUTHORIZATION=pc.auth_header
+    )
 
 
 def test_request_without_subject_is_received_and_makes_no_consent(
@@ -53,7 +56,9 @@ def test_the_citizen_who_authorizes_becomes_the_subject(
     consent = Consent.objects.get()
     assert consent.subject_id == citizen.id and consent.status == Status.ACTIVE
     assert token["authorization_details"][0]["consentId"] == str(consent.lineage)
-    status = Client().get(f"{URL}/{request_id}", HTTP_AUTHORIZATION=provider_client.basic).json()
+    status = (
+        Client().get(f"{URL}/{request_id}", HTTP_AUTHORIZATION=provider_client.auth_header).json()
+    )
     assert status["consentId"] == str(consent.lineage) and status["consentStatus"] == "valid"
 
 
@@ -70,7 +75,10 @@ def test_a_pending_request_is_answered_only_once(
     other.force_login(other_citizen.user)
     _, challenge = pkce()
     answer = other.get(
-        "/o/authorize/", authorize_params(provider_client.client_id, request_id, challenge)
+        "/o/authorize/",
+        pushed_query(
+            provider_client, authorize_params(provider_client.client_id, request_id, challenge)
+        ),
     )
     assert answer.status_code == 302
     assert parse_qs(urlparse(answer["Location"]).query)["error"] == [
@@ -80,14 +88,18 @@ def test_a_pending_request_is_answered_only_once(
 
 
 def test_an_expired_pending_request_cannot_be_authorized(
-    provider_client: ProviderClient, citizen_browser: Client, frozen_now: datetime
+    provider_client: ProviderClient, citizen: Person, frozen_now: datetime
 ) -> None:
     request_id = ask(provider_client, frozen_now, requestValidForDays=1).json()["consentId"]
     _, challenge = pkce()
     with time_machine.travel(frozen_now + timedelta(days=2), tick=False):
-        answer = citizen_browser.get(
-            "/o/authorize/", authorize_params(provider_client.client_id, request_id, challenge)
+        query = pushed_query(
+            provider_client, authorize_params(provider_client.client_id, request_id, challenge)
         )
+        browser = Client()
+        assert citizen.user is not None
+        browser.force_login(citizen.user)  # signed in then (sessions time out)
+        answer = browser.get("/o/authorize/", query)
     assert parse_qs(urlparse(answer["Location"]).query)["error"] == ["access_denied"]
 
 
@@ -95,9 +107,11 @@ def test_provider_ends_a_pending_request(
     provider_client: ProviderClient, frozen_now: datetime
 ) -> None:
     request_id = ask(provider_client, frozen_now).json()["consentId"]
-    gone = Client().delete(f"{URL}/{request_id}", HTTP_AUTHORIZATION=provider_client.basic)
+    gone = Client().delete(f"{URL}/{request_id}", HTTP_AUTHORIZATION=provider_client.auth_header)
     assert gone.status_code == 204
-    status = Client().get(f"{URL}/{request_id}/status", HTTP_AUTHORIZATION=provider_client.basic)
+    status = Client().get(
+        f"{URL}/{request_id}/status", HTTP_AUTHORIZATION=provider_client.auth_header
+    )
     assert status.json() == {"consentStatus": "terminatedByProvider"}
 
 
@@ -105,7 +119,9 @@ def test_another_provider_cannot_see_a_pending_request(
     provider_client: ProviderClient, other_provider_client: ProviderClient, frozen_now: datetime
 ) -> None:
     request_id = ask(provider_client, frozen_now).json()["consentId"]
-    answer = Client().get(f"{URL}/{request_id}", HTTP_AUTHORIZATION=other_provider_client.basic)
+    answer = Client().get(
+        f"{URL}/{request_id}", HTTP_AUTHORIZATION=other_provider_client.auth_header
+    )
     assert answer.status_code == 404
 
 

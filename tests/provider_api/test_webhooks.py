@@ -19,7 +19,7 @@ def test_provider_registers_lists_and_removes_a_webhook(provider_client: Provide
         URL,
         {"url": HOOK},
         content_type="application/json",
-        HTTP_AUTHORIZATION=provider_client.basic,
+        HTTP_AUTHORIZATION=provider_client.auth_header,
     )
     assert created.status_code == 201, created.content
     endpoint = Endpoint.objects.get(id=created.json()["id"])
@@ -27,9 +27,9 @@ def test_provider_registers_lists_and_removes_a_webhook(provider_client: Provide
         endpoint.kind == "webhook"
         and endpoint.organisation_id == provider_client.provider.organisation_id
     )
-    listed = Client().get(URL, HTTP_AUTHORIZATION=provider_client.basic).json()
+    listed = Client().get(URL, HTTP_AUTHORIZATION=provider_client.auth_header).json()
     assert [w["url"] for w in listed["webhooks"]] == [HOOK]
-    gone = Client().delete(f"{URL}/{endpoint.id}", HTTP_AUTHORIZATION=provider_client.basic)
+    gone = Client().delete(f"{URL}/{endpoint.id}", HTTP_AUTHORIZATION=provider_client.auth_header)
     assert gone.status_code == 204
     assert not Endpoint.objects.exists()
 
@@ -43,14 +43,16 @@ def test_another_providers_webhook_is_invisible(
             URL,
             {"url": HOOK},
             content_type="application/json",
-            HTTP_AUTHORIZATION=provider_client.basic,
+            HTTP_AUTHORIZATION=provider_client.auth_header,
         )
         .json()
     )
-    assert Client().get(URL, HTTP_AUTHORIZATION=other_provider_client.basic).json() == {
+    assert Client().get(URL, HTTP_AUTHORIZATION=other_provider_client.auth_header).json() == {
         "webhooks": []
     }
-    gone = Client().delete(f"{URL}/{created['id']}", HTTP_AUTHORIZATION=other_provider_client.basic)
+    gone = Client().delete(
+        f"{URL}/{created['id']}", HTTP_AUTHORIZATION=other_provider_client.auth_header
+    )
     assert gone.status_code == 404
     assert Endpoint.objects.count() == 1
 
@@ -60,7 +62,7 @@ def test_webhook_url_must_be_http(provider_client: ProviderClient, db: Any) -> N
         URL,
         {"url": "ftp://provider.example/hooks"},
         content_type="application/json",
-        HTTP_AUTHORIZATION=provider_client.basic,
+        HTTP_AUTHORIZATION=provider_client.auth_header,
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["pointer"] == "/url"
@@ -68,7 +70,7 @@ def test_webhook_url_must_be_http(provider_client: ProviderClient, db: Any) -> N
 
 def register(pc: ProviderClient, url: str) -> Any:
     return Client().post(
-        URL, {"url": url}, content_type="application/json", HTTP_AUTHORIZATION=pc.basic
+        URL, {"url": url}, content_type="application/json", HTTP_AUTHORIZATION=pc.auth_header
     )
 
 

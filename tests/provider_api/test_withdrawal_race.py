@@ -20,7 +20,13 @@ from consents import services
 from consents.models import Consent
 from mydata_operator.identity.models import Person
 from tests.fixtures.kanta import KantaStandIn
-from tests.provider_api.conftest import ProviderClient, authorize, exchange, request_consent
+from tests.provider_api.conftest import (
+    ProviderClient,
+    authorize,
+    bound_headers,
+    exchange,
+    request_consent,
+)
 
 pytestmark = pytest.mark.services
 
@@ -64,7 +70,10 @@ def _race(
         try:
             while not stop.is_set():
                 started = time.monotonic()
-                answer = client.get("/api/v1/data/Condition", HTTP_AUTHORIZATION=f"Bearer {token}")
+                answer = client.get(
+                    "/api/v1/data/Condition",
+                    **bound_headers(token, "GET", "/api/v1/data/Condition"),
+                )
                 with lock:
                     calls.append(Call(started, answer.status_code))
         except BaseException as exc:

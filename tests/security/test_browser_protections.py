@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -17,7 +18,7 @@ from django.test import Client
 from consents.models import Consent
 from mydata_operator.identity.models import Person, Regulator
 from tests.conftest import grant
-from tests.provider_api.conftest import ProviderClient, authorize_params, pkce
+from tests.provider_api.conftest import ProviderClient, authorize_params, pkce, pushed_query
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +41,8 @@ def personal_pages(
     assert citizen.user is not None and regulator.user is not None
     aino = signed_in(citizen.user)
     _, challenge = pkce()
-    authorize = "/o/authorize/?" + "&".join(
-        f"{k}={v}" for k, v in authorize_params(pc.client_id, consent.id, challenge).items()
-    )
+    query = pushed_query(pc, authorize_params(pc.client_id, consent.id, challenge))
+    authorize = "/o/authorize/?" + urlencode(query)
     return [
         ("dashboard", aino, "/consents/"),
         ("dashboard consent", aino, f"/consents/{consent.id}/"),

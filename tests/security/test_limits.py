@@ -151,7 +151,7 @@ def test_a_burst_of_300_consent_requests_is_cut_off(
             "/api/v1/consent-requests",
             consent_request_body(citizen.personal_identity_code, frozen_now),
             content_type="application/json",
-            HTTP_AUTHORIZATION=provider_client.basic,
+            HTTP_AUTHORIZATION=provider_client.auth_header,
         )
         statuses.append(answer.status_code)
     allowed = int(settings.TAHTO_CONSENT_REQUEST_RATE.split("/")[0])
@@ -179,7 +179,7 @@ def test_one_providers_burst_does_not_stop_another(
             "/api/v1/consent-requests",
             consent_request_body(code, frozen_now),
             content_type="application/json",
-            HTTP_AUTHORIZATION=provider_client.basic,
+            HTTP_AUTHORIZATION=provider_client.auth_header,
         )
     assert last.status_code == 429
     body = consent_request_body(code, frozen_now)
@@ -190,7 +190,7 @@ def test_one_providers_burst_does_not_stop_another(
         "/api/v1/consent-requests",
         body,
         content_type="application/json",
-        HTTP_AUTHORIZATION=other_provider_client.basic,
+        HTTP_AUTHORIZATION=other_provider_client.auth_header,
     )
     assert other.status_code == 201, other.content
 
@@ -203,8 +203,7 @@ def test_wrong_client_secrets_lock_the_token_endpoint(
         Client()
         .post(
             "/o/token/",
-            {"grant_type": "authorization_code", "code": "x"},
-            HTTP_AUTHORIZATION=wrong.basic,
+            {"grant_type": "authorization_code", "code": "x", **wrong.assertion_form()},
         )
         .status_code
         for _ in range(100)
@@ -213,8 +212,7 @@ def test_wrong_client_secrets_lock_the_token_endpoint(
     assert statuses == [401] * failures + [429] * (100 - failures)
     right = Client().post(
         "/o/token/",
-        {"grant_type": "authorization_code", "code": "x"},
-        HTTP_AUTHORIZATION=provider_client.basic,
+        {"grant_type": "authorization_code", "code": "x", **provider_client.assertion_form()},
     )
     assert right.status_code == 429 and right["Content-Type"] == "application/problem+json"
     assert int(right["Retry-After"]) > 0
@@ -227,8 +225,8 @@ def test_wrong_client_secrets_lock_every_client_authenticated_endpoint(
     settings.TAHTO_CLIENT_AUTH_FAILURES = "3/900"
     wrong = ProviderClient(provider_client.provider, provider_client.client_id, "guess")
     guesses = [
-        Client().post("/o/introspect/", {"token": "t"}, HTTP_AUTHORIZATION=wrong.basic),
-        Client().get("/api/v1/webhooks", HTTP_AUTHORIZATION=wrong.basic),
+        Client().post("/o/introspect/", {"token": "t", **wrong.assertion_form()}),
+        Client().get("/api/v1/webhooks", HTTP_AUTHORIZATION=wrong.auth_header),
         Client().post(
             "/o/introspect/", {"token": "t", "client_id": wrong.client_id, "client_secret": "g"}
         ),
@@ -238,7 +236,7 @@ def test_wrong_client_secrets_lock_every_client_authenticated_endpoint(
         "/api/v1/webhooks",
         "/api/v1/consent-requests/00000000-0000-0000-0000-000000000000",
     ):
-        locked = Client().get(path, HTTP_AUTHORIZATION=provider_client.basic)
+        locked = Client().get(path, HTTP_AUTHORIZATION=provider_client.auth_header)
         assert locked.status_code == 429, path
         assert locked.json()["code"] == "too-many-requests" and int(locked["Retry-After"]) > 0
     # another client is not affected
@@ -253,8 +251,11 @@ def test_token_requests_are_rate_limited_per_client(
         Client()
         .post(
             "/o/token/",
-            {"grant_type": "authorization_code", "code": "no-such-code"},
-            HTTP_AUTHORIZATION=provider_client.basic,
+            {
+                "grant_type": "authorization_code",
+                "code": "no-such-code",
+                **provider_client.assertion_form(),
+            },
         )
         .status_code
         for _ in range(7)
@@ -272,7 +273,7 @@ def test_requests_for_unknown_identity_codes_create_no_person_records(
             "/api/v1/consent-requests",
             consent_request_body(code, frozen_now),
             content_type="application/json",
-            HTTP_AUTHORIZATION=provider_client.basic,
+            HTTP_AUTHORIZATION=provider_client.auth_header,
         )
         assert answer.status_code == 201
     assert Person.objects.count() == people
@@ -285,7 +286,7 @@ def test_an_oversized_body_gets_413_problem_json(provider_client: ProviderClient
             path,
             twenty_mb,
             content_type="application/json",
-            HTTP_AUTHORIZATION=provider_client.basic,
+            HTTP_AUTHORIZATION=provider_client.auth_header,
         )
         assert answer.status_code == 413, path
         assert answer["Content-Type"] == "application/problem+json"

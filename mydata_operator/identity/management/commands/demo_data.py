@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -43,7 +44,8 @@ PROVIDERS = [
 ]
 
 DEMO_PASSWORD = "tahto-demo-{username}"  # noqa: S105 - demo accounts, listed in the README
-DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - demo clients, in the README
+# DOT wants a secret on every client; FAPI clients never use one (private_key_jwt only).
+DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - never accepted, see above
 
 
 class Command(BaseCommand):
@@ -88,6 +90,8 @@ class Command(BaseCommand):
             Provider.objects.get_or_create(
                 organisation_id=oid, defaults={"name": name, "kind": kind, "application": app}
             )
+        # Their key pairs for private_key_jwt (private halves under TAHTO_KEY_DIR/clients/).
+        call_command("demo_provider_keys", *(client_id for *_, client_id in PROVIDERS))
         regulator_user, created = users.get_or_create(username="valvoja")
         if created:
             regulator_user.set_password(DEMO_PASSWORD.format(username="valvoja"))
