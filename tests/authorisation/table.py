@@ -239,7 +239,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "oauth2_provider:revoke-token": {"GET": NO_METHOD, "POST": personas(400)},
     "oauth2_provider:introspect": {
         "GET": NO_METHOD,
-        "POST": personas(401, provider_a=400, provider_b=400),  # no token given
+        "POST": personas(401),  # the client assertion goes in the form body; none sent here
     },
     # --- The provider API
     "consent-requests": {"GET": PROVIDER_API_NO_METHOD, "POST": PROVIDER_API_INPUT},
@@ -271,6 +271,15 @@ TABLE: dict[str, dict[str, Any]] = {
         "kwargs": {"webhook_id": "webhook_a"},
         "GET": PROVIDER_API_NO_METHOD,
         "DELETE": provider_object("provider_a"),  # removed (rolled back)
+    },
+    # PAR authenticates the client in the form body (private_key_jwt); none is sent here.
+    "oauth2_provider:par": {"GET": NO_METHOD, "POST": personas(401)},
+    "cds-services": {"GET": EVERYONE},  # CDS Hooks discovery is public
+    "cds-service": {
+        "kwargs": {"service_id": "patient-consent-consult"},
+        # CDS Hooks callers sign a JWT for this service; no persona here sends one.
+        "GET": personas(401),
+        "POST": personas(401),
     },
     # --- The admin's own pages (every other admin URL follows ADMIN above)
     "admin:login": {"GET": personas(OK, staff=MOVED)},

@@ -129,7 +129,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 def ask(world: World, persona: str, method: str, url: str, case: dict[str, Any]) -> Any:
     """One request as the persona, in a transaction that is rolled back afterwards."""
     client = world.client(persona)
-    headers = provider_headers(world, persona, case.get("auth", "client"))
+    headers = provider_headers(world, persona, case.get("auth", "client"), method, url)
     kwargs: dict[str, Any] = {}
     if method in BODY_METHODS:
         if "form" in case:

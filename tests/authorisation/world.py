@@ -32,6 +32,7 @@ from tests.provider_api.conftest import (
     SECRET,
     ProviderClient,
     authorize,
+    bound_headers,
     exchange,
     make_client,
 )
@@ -72,14 +73,16 @@ class World:
         return self._client
 
 
-def provider_headers(world: World, persona: str, auth: str) -> dict[str, str]:
-    """What a provider persona sends: its client credentials (provider-level calls), or its
-    consent-bound access token (`auth="token"`: data calls). Other personas send nothing."""
+def provider_headers(
+    world: World, persona: str, auth: str, method: str, path: str
+) -> dict[str, Any]:
+    """What a provider persona sends: a fresh client-signed JWT (provider-level calls), or its
+    DPoP-bound access token with a proof (`auth="token"`: data calls). Others send nothing."""
     if persona not in PROVIDERS:
         return {}
     if auth == "token":
-        return {"HTTP_AUTHORIZATION": f"Bearer {world.tokens[persona]}"}
-    return {"HTTP_AUTHORIZATION": world.clients[persona].basic}
+        return bound_headers(world.tokens[persona], method, path)
+    return {"HTTP_AUTHORIZATION": world.clients[persona].auth_header}
 
 
 def _signed_in(user: Any) -> str:

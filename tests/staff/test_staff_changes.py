@@ -23,6 +23,7 @@ from tests.provider_api.conftest import (
     SECRET,
     ProviderClient,
     authorize,
+    bound_headers,
     exchange,
     make_client,
     request_consent,
@@ -61,7 +62,8 @@ def token_for(citizen: Person, pc: ProviderClient, consent: Consent) -> str:
 
 
 def conditions(token: str) -> Any:
-    return Client().get("/api/v1/data/Condition", HTTP_AUTHORIZATION=f"Bearer {token}")
+    path = "/api/v1/data/Condition"
+    return Client().get(path, **bound_headers(token, "GET", path))
 
 
 def admin_action(staff: Client, model: str, obj: Any, action: str, **fields: str) -> Any:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consents', '0010_append_only_witness_tables'),
+        ('consents', '0012_bench_log_daily_count_fill'),
     ]
 
     operations = [
