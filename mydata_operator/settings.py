@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mydata_operator.dashboard",
     "mydata_operator.regulator",
     "mydata_operator.security",
+    "mydata_operator.staff",
 ]
 
 MIDDLEWARE = [

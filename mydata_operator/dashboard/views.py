@@ -31,6 +31,7 @@ from consents.receipts import ReceiptInvalid, receipt_verify
 from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.stepup import step_up_next
 
 from . import labels as L
 from . import receipts as R
@@ -803,14 +804,24 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
 @citizen_required
 @require_http_methods(["GET", "POST"])
 def security(request: HttpRequest, person: Person) -> HttpResponse:
-    """Enrol (or remove) an authenticator app; step-up then asks its code, not the password."""
+    """Enrol (or remove) an authenticator app; step-up then asks its code, not the password.
+    Also the page where a person confirms it is them and goes back to `next` (a path here)."""
     user = person.user
     assert user is not None  # citizen_required found the person by their user
     device = TotpDevice.objects.filter(user=user).first()
     step_up_form = _step_up_form(request)
     confirm_form = TotpConfirmForm()
     action = request.POST.get("action", "")
-    if request.method == "POST" and action in ("start", "remove"):
+    back = step_up_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST" and action == "step-up":
+        # Only the proof: the citizen API and the OAuth approval page send people here.
+        passed, step_up_form = _step_up(request)
+        if passed:
+            messages.success(
+                request, _("Confirmed. For the next few minutes you can make changes.")
+            )
+            return redirect(back or "dashboard:security")
+    elif request.method == "POST" and action in ("start", "remove"):
         passed, step_up_form = _step_up(request)
         if passed and action == "start" and not (device and device.confirmed_at):
             TotpDevice.objects.filter(user=user).delete()
@@ -839,6 +850,7 @@ def security(request: HttpRequest, person: Person) -> HttpResponse:
             "confirm_form": confirm_form,
             "step_up_form": step_up_form,
             "needs_step_up": not step_up_fresh(request),
+            "next": back,
         },
     )
 
