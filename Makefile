@@ -39,14 +39,14 @@ worker: $(STAMP) ## Start only a Celery worker (with the periodic scheduler)
 	$(BIN)/celery -A mydata_operator worker --beat --loglevel INFO --concurrency 2
 
 test: $(STAMP) ## Run the test suite on the embedded defaults (SQLite, no servers)
-	$(BIN)/pytest -q -m "not services and not browser" -p no:cacheprovider
+	$(BIN)/pytest -q -m "not services and not browser and not replica" -p no:cacheprovider
 
 test-browser: $(STAMP) ## Browser tests in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/pytest -q -m browser -p no:cacheprovider
 
 test-services: $(STAMP) ## The suite on PostgreSQL with a live Celery worker (needs DATABASE_URL, CELERY_BROKER_URL)
-	$(BIN)/pytest -q -m "not browser" -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not browser and not replica" -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy, the import contracts, no missing migration, a clean OpenAPI description
 	$(BIN)/ruff check .

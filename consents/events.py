@@ -32,5 +32,32 @@ class EventType(models.TextChoices):
         "The operator's integrity check of the log ran (outcome ok or alarm, and what it found)",
     )
 
+    # Operator staff's changes that decide whose data a token or a consent reaches. Each names
+    # the staff member (actorDetail, type "operator") and their reason, and how many provider
+    # tokens the change ended. No identity code is ever written: a person is named by
+    # `person_ref`, an identity code only by the pseudonym `person_ref` gives its keyed hash.
+    IDENTITY_CODE_CHANGED = (
+        "identity.code-changed",
+        "Operator staff changed a person's identity code (from and to as pseudonyms, never the "
+        "codes); every provider token bound to the person's consents was ended",
+    )
+    PROVIDER_ORGANISATION_CHANGED = (
+        "provider.organisation-changed",
+        "Operator staff changed a provider's organisation id (OID); every token of the "
+        "provider's client was ended",
+    )
+    REGULATOR_ASSIGNED = (
+        "regulator.assigned",
+        "Operator staff gave a user the regulator's read access to the log (for an organisation)",
+    )
+    REGULATOR_CHANGED = (
+        "regulator.changed",
+        "Operator staff changed the organisation a regulator user inspects for",
+    )
+    REGULATOR_UNASSIGNED = (
+        "regulator.unassigned",
+        "Operator staff took a user's regulator access away",
+    )
+
 
 EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}

@@ -38,7 +38,7 @@ from uuid import UUID
 
 import rfc8785
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, router, transaction
 from django.db.models import Count, F, Field
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -714,7 +714,8 @@ def tree_head_sign(*, now: datetime | None = None) -> TreeHead:
         with transaction.atomic():
             return _sign(head.size, head.root_hash, now or timezone.now())
     except IntegrityError:  # another process signed this size first: theirs stands
-        return TreeHead.objects.get(tree_size=head.size)
+        # Read it where it was written: a replica serving this read may not hold it yet.
+        return TreeHead.objects.db_manager(router.db_for_write(TreeHead)).get(tree_size=head.size)
 
 
 def tree_head_json(head: TreeHead) -> dict[str, Any]:

@@ -69,24 +69,24 @@ _COLLECTION_METHODS: dict[str, str] = {
 
 _PURPOSES: dict[str, dict[str, str]] = {
     "care": {
-        "fi": "Hoito ja palvelut",
-        "sv": "Vård och service",
-        "en": "Care and services",
+        "fi": "Hoito",
+        "sv": "Vård och behandling",
+        "en": "Care and treatment",
     },
     "care-coordination": {
-        "fi": "Hoidon ja palvelujen yhteensovittaminen palveluntuottajien kesken",
-        "sv": "Samordning av vård och service mellan serviceproducenterna",
-        "en": "Coordination of care and services between providers",
+        "fi": "Hoidon yhteensovittaminen palveluntuottajien kesken",
+        "sv": "Samordning av vården mellan tjänsteproducenter",
+        "en": "Coordinating care between providers",
     },
     "service-need-assessment": {
-        "fi": "Palvelutarpeen arviointi ja palveluohjaus",
-        "sv": "Bedömning av servicebehov och servicehänvisning",
-        "en": "Assessment of service need and service guidance",
+        "fi": "Palvelutarpeen arviointi",
+        "sv": "Bedömning av servicebehovet",
+        "en": "Assessing the need for services",
     },
     "self-care-support": {
         "fi": "Omahoidon tukeminen",
-        "sv": "Stöd för egenvård",
-        "en": "Support for self-care",
+        "sv": "Stöd för egenvården",
+        "en": "Supporting self-care",
     },
     "research": {
         "fi": "Biopankkitutkimus",
@@ -96,7 +96,7 @@ _PURPOSES: dict[str, dict[str, str]] = {
 }
 
 _TERMINATION: dict[str, str] = {
-    "fi": "Voit peruuttaa suostumuksen milloin tahansa Tahto-palvelussa.",
+    "fi": "Voit perua suostumuksen milloin tahansa Tahto-palvelussa.",
     "sv": "Du kan när som helst återkalla samtycket i Tahto-tjänsten.",
     "en": "Withdraw at any time in the Tahto dashboard.",
 }

@@ -59,10 +59,10 @@ CATEGORIES: Mapping[str, Promise] = {
 
 #: Purposes of use (schemas: common/definitions.v1 "purpose").
 PURPOSES: Mapping[str, Promise] = {
-    "care": _("Your care and treatment"),
-    "care-coordination": _("Coordinating your care between providers"),
-    "service-need-assessment": _("Assessing your need for services"),
-    "self-care-support": _("Supporting your self-care"),
+    "care": _("Care and treatment"),
+    "care-coordination": _("Coordinating care between providers"),
+    "service-need-assessment": _("Assessing the need for services"),
+    "self-care-support": _("Supporting self-care"),
     "research": _("Research"),
 }
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mydata_operator.dashboard",
     "mydata_operator.regulator",
     "mydata_operator.security",
+    "mydata_operator.staff",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "mydata_operator.api.language.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mydata_operator.dashboard.context_processors.acting_for",
             ],
         },
     },
@@ -147,6 +150,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# A PostgreSQL streaming replica, if DATABASE_REPLICA_URL names one: the regulator's reads
+# (search, export, statistics) go there, writes always to the primary (mydata_operator.replica).
+# Tests point it at the primary's test database by name (MIRROR), on the replica's own server:
+# the standby replays the test database the suite creates on the primary.
+_REPLICA_DATABASE_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if _REPLICA_DATABASE_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            _REPLICA_DATABASE_URL,
+            # Kept open as the primary's are (without the pool: the replica serves few threads).
+            conn_max_age=int(
+                os.environ.get("DATABASE_CONN_MAX_AGE", "600" if not _DB_POOL else "0")
+            ),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["mydata_operator.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,7 +179,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "fi"
 LANGUAGES = [("fi", "Suomi"), ("sv", "Svenska"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as written in Finland in every language (30.11.2026 in Swedish, not ISO; 30 Nov 2026
+# in English, not American): mydata_operator/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = ["mydata_operator.formats"]
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "mydata_operator" / "api" / "locale"]
 TIME_ZONE = "Europe/Helsinki"
 USE_I18N = True
 USE_TZ = True
@@ -250,6 +274,9 @@ TAHTO_TOKEN_RATE = os.environ.get("TAHTO_TOKEN_RATE", "120/60")
 TAHTO_CLIENT_AUTH_FAILURES = os.environ.get("TAHTO_CLIENT_AUTH_FAILURES", "20/900")
 TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS = int(os.environ.get("TAHTO_CLIENT_AUTH_LOCKOUT_SECONDS", "900"))
 TAHTO_CONSENT_REQUEST_RATE = os.environ.get("TAHTO_CONSENT_REQUEST_RATE", "100/60")
+# Data requests a day a provider-sharing consent allows when its scope names no
+# frequencyPerDay (the schema: "omitted: the operator's default limit"); 0 turns it off.
+TAHTO_DEFAULT_FREQUENCY_PER_DAY = int(os.environ.get("TAHTO_DEFAULT_FREQUENCY_PER_DAY", "100"))
 # JWTs that clients sign with their registered keys (private_key_jwt, CDS Hooks): the longest
 # lifetime accepted and the clock skew allowed (provider_api/client_keys.py).
 TAHTO_CLIENT_JWT_MAX_SECONDS = int(os.environ.get("TAHTO_CLIENT_JWT_MAX_SECONDS", "300"))
@@ -311,6 +338,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),  # default: ./control in the cwd
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "tahto")
+# RabbitMQ: "quorum" declares the task queues as quorum queues (x-queue-type: quorum,
+# replicated by Raft across the broker's nodes; docs/scaling.md). A queue keeps the type it
+# was declared with, so switching an existing broker needs a new queue name or a drained and
+# deleted queue. Other brokers ignore it.
+CELERY_TASK_DEFAULT_QUEUE_TYPE = os.environ.get("CELERY_TASK_QUEUE_TYPE", "classic")
+if CELERY_TASK_DEFAULT_QUEUE_TYPE not in {"classic", "quorum"}:
+    raise ValueError(
+        f"CELERY_TASK_QUEUE_TYPE must be classic or quorum, not {CELERY_TASK_DEFAULT_QUEUE_TYPE!r}"
+    )
+CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_TASK_DEFAULT_QUEUE_TYPE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

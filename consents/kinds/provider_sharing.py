@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 import schemas
@@ -34,7 +35,7 @@ class ProviderSharing(ConsentKind):
     token_bound = True
     receipt_service = {
         "fi": "Tietojen luovutus palveluntuottajille",
-        "sv": "Utlämnande av uppgifter till serviceproducenter",
+        "sv": "Utlämnande av uppgifter till tjänsteproducenter",
         "en": "Data sharing to providers",
     }
     recipient_key = "recipient"
@@ -47,14 +48,19 @@ class ProviderSharing(ConsentKind):
         granted = frozenset(scope.get("dataCategories", [])) & request.data_categories
         if not granted:
             return Match(Reason.CATEGORIES)
-        limit = scope.get("frequencyPerDay")
+        limit = self.daily_limit(scope)
         if limit is not None and used_today >= limit:
             return Match(Reason.FREQUENCY)
         return Match(Reason.PERMITTED, granted)
 
     def daily_limit(self, scope: Scope) -> int | None:
+        """The scope's `frequencyPerDay`; omitted, the operator's default limit (as the
+        kind's schema says), `TAHTO_DEFAULT_FREQUENCY_PER_DAY` (0: no default limit)."""
         limit = scope.get("frequencyPerDay")
-        return limit if isinstance(limit, int) else None
+        if isinstance(limit, int):
+            return limit
+        default = int(getattr(settings, "TAHTO_DEFAULT_FREQUENCY_PER_DAY", 0))
+        return default if default > 0 else None
 
     def fhir_provision(self, provision: dict[str, Any], scope: Scope, provision_type: str) -> None:
         if isinstance(scope.get("recipient"), dict):

@@ -79,6 +79,11 @@ ProblemSerializer = inline_serializer(
         "consentId": serializers.UUIDField(
             required=False, help_text="The consent that decided, when one did"
         ),
+        "stepUp": serializers.CharField(
+            required=False,
+            help_text="With step-up-required: the page where the person confirms it is them "
+            "(password or authenticator code); then repeat the request",
+        ),
         # "errors" would shadow Serializer.errors on a class; inline_serializer allows it.
         "errors": ProblemErrorSerializer(many=True, required=False, help_text="Field errors"),
     },
@@ -88,7 +93,8 @@ ProblemSerializer = inline_serializer(
 PROBLEM_TEXT = {
     400: "The request is malformed",
     401: "Missing or bad credentials (client credentials or bearer token)",
-    403: "Not permitted; the body names the reason",
+    403: "Not permitted; the body names the reason (`step-up-required`: the person must "
+    "confirm it is them at `stepUp` first)",
     404: "No such resource, or not yours",
     409: "The consent's state does not allow this",
     413: "The body is larger than the service accepts",

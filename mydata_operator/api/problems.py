@@ -1,8 +1,12 @@
 """Every API error as RFC 9457 problem+json, naming what was wrong and where."""
 
+import re
 from typing import Any
 
 from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -65,19 +69,102 @@ def problem_response(
     return JsonResponse(body, status=status_code, content_type=PROBLEM)
 
 
+# --- One language per answer ------------------------------------------------------------------
+# The answer's language is the request's (`mydata_operator.api.language`). English answers keep
+# every precise message; Finnish and Swedish ones say the same in their words: titles by code,
+# field errors by their JSON Schema keyword (the pointer and keyword stay for programs).
+
+#: Titles of service errors (ConsentError codes) a person can act on.
+CONSENT_ERROR_TITLES: dict[str, Promise] = {
+    "no-mandate": _("You may not act on behalf of this person for this kind of consent."),
+    "not-permitted": _("Not permitted."),
+    "request-expired": _("The request has expired."),
+    "period-ended": _("The requested period has already ended."),
+    "transition-forbidden": _("This consent can no longer be changed in this way."),
+    "invalid-input": _("The request body is not valid."),
+    "conflict": _("The consent changed in the meantime; read it again."),
+}
+GENERIC_TITLE = _("The request could not be carried out.")
+
+#: A field error in words, by the JSON Schema keyword that failed.
+KEYWORD_MESSAGES: dict[str, Promise] = {
+    "required": _("%(field)s is missing."),
+    "additionalProperties": _("%(field)s is not a known field."),
+    "unevaluatedProperties": _("%(field)s is not a known field."),
+    "type": _("%(field)s has the wrong type of value."),
+    "enum": _("%(field)s has a value that is not allowed."),
+    "const": _("%(field)s has a value that is not allowed."),
+    "format": _("%(field)s is not in the right format."),
+    "pattern": _("%(field)s is not in the right format."),
+    "minLength": _("%(field)s is too short."),
+    "maxLength": _("%(field)s is too long."),
+    "minItems": _("%(field)s has too few items."),
+    "maxItems": _("%(field)s has too many items."),
+    "json": _("The body is not valid JSON."),
+}
+FIELD_MESSAGE = _("%(field)s is not valid.")
+
+
+def _english() -> bool:
+    return (get_language() or "en")[:2] == "en"
+
+
+def localized_errors(errors: list[Any] | None) -> list[Any] | None:
+    """Field errors in the answer's language: English keeps the precise message; others say
+    it by keyword, naming the field by its pointer."""
+    if not errors or _english():
+        return errors
+    out = []
+    for error in errors:
+        if not isinstance(error, dict):
+            out.append(error)
+            continue
+        field = str(error.get("pointer") or "/").lstrip("/").replace("/", ".") or "body"
+        template = KEYWORD_MESSAGES.get(str(error.get("keyword") or ""), FIELD_MESSAGE)
+        out.append({**error, "message": str(template) % {"field": field}})
+    return out
+
+
+def _consent_problem(exc: ConsentError) -> Response:
+    errors = [e.as_dict() for e in exc.errors] or None
+    if _english():
+        return problem(exc.status, exc.code, exc.message, errors=errors)
+    title = CONSENT_ERROR_TITLES.get(exc.code, GENERIC_TITLE)
+    return problem(exc.status, exc.code, str(title), errors=localized_errors(errors))
+
+
+_JSON_AT = re.compile(r"line (\d+), column (\d+)")
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ConsentError):
-        return problem(
-            exc.status, exc.code, exc.message, errors=[e.as_dict() for e in exc.errors] or None
-        )
+        return _consent_problem(exc)
     if isinstance(exc, schemas.SchemaValidationError):
         return problem(
-            422, "invalid-input", "The request body is not valid.", errors=list(exc.errors)
+            422,
+            "invalid-input",
+            str(_("The request body is not valid.")),
+            errors=localized_errors(list(exc.errors)),
         )
     if isinstance(exc, ProofError):
-        return problem(400, "invalid-proof-request", "The proof cannot be made.", str(exc))
+        detail = str(exc) if _english() else ""
+        return problem(400, "invalid-proof-request", str(_("The proof cannot be made.")), detail)
     if isinstance(exc, Http404):
-        return problem(404, "not-found", "Not found.", "No such resource, or not yours to see.")
+        return problem(
+            404,
+            "not-found",
+            str(_("Not found.")),
+            str(_("No such resource, or not yours to see.")),
+        )
+    if isinstance(exc, exceptions.ParseError) and not _english():
+        where = _JSON_AT.search(str(exc.detail))
+        detail = str(_("The body is not valid JSON."))
+        if where:
+            detail += " " + str(_("(line %(line)s, column %(column)s)")) % {
+                "line": where.group(1),
+                "column": where.group(2),
+            }
+        return problem(400, "parse-error", str(_("The request failed.")), detail)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -94,13 +181,19 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
                 for key, value in exc.detail.items()
             ]
         title = {
-            status.HTTP_401_UNAUTHORIZED: "Authentication is required.",
-            status.HTTP_403_FORBIDDEN: "Not permitted.",
-            status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed.",
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type.",
-            status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests.",
-        }.get(response.status_code, "The request failed.")
-        rendered = problem(response.status_code, code.replace("_", "-"), title, str(detail), errors)
+            status.HTTP_401_UNAUTHORIZED: _("Authentication is required."),
+            status.HTTP_403_FORBIDDEN: _("Not permitted."),
+            status.HTTP_405_METHOD_NOT_ALLOWED: _("Method not allowed."),
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: _("Unsupported media type."),
+            status.HTTP_429_TOO_MANY_REQUESTS: _("Too many requests."),
+        }.get(response.status_code, _("The request failed."))
+        rendered = problem(
+            response.status_code,
+            code.replace("_", "-"),
+            str(title),
+            str(detail),  # REST framework's own text, in the same (active) language
+            localized_errors(errors),
+        )
         if challenge := response.get("WWW-Authenticate"):  # keep a 401's challenge
             rendered["WWW-Authenticate"] = challenge
         if retry_after := response.get("Retry-After"):  # keep a 429's Retry-After

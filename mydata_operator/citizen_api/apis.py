@@ -2,6 +2,9 @@
 
 Thin views: parse and check the body against its JSON Schema, call one service, render.
 A consent of someone the user may not act for is a 404, never a hint that it exists.
+Every method that changes a consent is refused with 403 `step-up-required` while the session's
+last proof of identity is older than the step-up window (`mydata_operator.security.stepup`),
+before anything is read or changed.
 """
 
 from typing import Any
@@ -29,6 +32,7 @@ from consents.models import Consent
 from mydata_operator.api.openapi import openapi_schema, problem_responses
 from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.stepup import step_up_api
 
 from . import selectors
 
@@ -197,6 +201,7 @@ class ConsentListApi(APIView):
         responses={201: ConsentSerializer, **problem_responses(400, 403, 422)},
         tags=["citizen"],
     )
+    @step_up_api
     def post(self, request: Request) -> Response:
         actor = _actor(request)
         body = request.data
@@ -234,6 +239,7 @@ class ConsentChangeApi(APIView):
         responses={201: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
+    @step_up_api
     def post(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
         body = request.data
@@ -265,6 +271,7 @@ class ConsentActionApi(APIView):
         responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
+    @step_up_api
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
         if action not in ACTIONS:
             raise Http404
@@ -284,6 +291,7 @@ class ConsentApproveApi(APIView):
         responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
         tags=["citizen"],
     )
+    @step_up_api
     def post(self, request: Request, consent_id: UUID) -> Response:
         consent = _visible_consent(request, consent_id)
         body = request.data

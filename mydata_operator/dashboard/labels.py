@@ -29,9 +29,19 @@ STATUSES: dict[str, Promise] = {
     "withdrawn": _("Withdrawn"),
     "revoked": _("Revoked"),
     "terminated": _("Ended by the provider"),
-    "expired": _("Expired"),
+    "expired": _("Validity ended"),
     "rejected": _("Declined"),
     "superseded": _("Replaced by a newer version"),
+}
+
+#: The term before the moment a consent ended ("Withdrawn: 30.11.2026 at 8.38").
+ENDED_TERMS: dict[str, Promise] = {
+    "withdrawn": _("Withdrawn on"),
+    "revoked": _("Revoked on"),
+    "terminated": _("Ended by the provider on"),
+    "rejected": _("Declined on"),
+    "superseded": _("Replaced on"),
+    "expired": _("Validity ended on"),
 }
 
 CLINICAL_CATEGORIES = [
@@ -117,6 +127,22 @@ DUO: dict[str, Promise] = {
     "RS": _("only for specified research"),
     "GS": _("only in a specified geographical area"),
 }
+#: Diseases a person may choose for research on one disease, by name (ICD-10 code -> name);
+#: a code covers its more specific codes (consents.duo.disease_covers).
+DISEASES: dict[str, Promise] = {
+    "C50": _("Breast cancer"),
+    "C61": _("Prostate cancer"),
+    "C18": _("Colon cancer"),
+    "E10": _("Type 1 diabetes"),
+    "E11": _("Type 2 diabetes"),
+    "F32": _("Depression"),
+    "G20": _("Parkinson's disease"),
+    "G30": _("Alzheimer's disease"),
+    "G35": _("Multiple sclerosis"),
+    "I25": _("Coronary heart disease"),
+    "J45": _("Asthma"),
+    "M06": _("Rheumatoid arthritis"),
+}
 DUO_PERMISSIONS = ["GRU", "HMB", "DS", "POA", "NRES"]
 DUO_MODIFIERS = ["NPU", "NCU", "IRB", "COL", "PUB", "RTN", "GSO", "NPOA", "NMDS"]
 
@@ -170,6 +196,13 @@ ROLES: dict[str, Promise] = {
     "mandate": _("holder of a mandate"),
 }
 
+#: The role of whoever acted, said of someone other than the reader.
+ROLES_THIRD_PERSON: dict[str, Promise] = {
+    "self": _("the person themself"),
+    "guardian": _("guardian"),
+    "mandate": _("holder of a mandate"),
+}
+
 #: Decisions a provider's system asked for without moving data (the log's `requestedBy`).
 CONSULTS: dict[str, Promise] = {
     "cds-hooks:patient-consent-consult": _(
@@ -178,7 +211,7 @@ CONSULTS: dict[str, Promise] = {
 }
 
 FLOWS: dict[str, Promise] = {
-    "provider-access": _("A provider fetched data"),
+    "provider-access": _("A provider asked for data"),
     "provider-push": _("Self-produced data sent to a provider"),
     "phr-store": _("Self-produced data stored in MyKanta"),
     "research": _("Research request"),

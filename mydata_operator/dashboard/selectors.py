@@ -173,13 +173,46 @@ def describe_scope(
     return kind_rows(kind, scope, names)
 
 
+def _datetime(value: datetime) -> str:
+    local = timezone.localtime(value)
+    return _("%(date)s at %(time)s") % {
+        "date": formats.date_format(local, "SHORT_DATE_FORMAT"),
+        "time": formats.time_format(local, "TIME_FORMAT"),
+    }
+
+
 def validity(consent: Consent) -> str:
+    """The period of a consent in force (or proposed), in words."""
     if consent.valid_until:
         return _("%(start)s – %(end)s") % {  # noqa: RUF001 - an en dash between dates
             "start": _date(consent.valid_from),
             "end": _date(consent.valid_until),
         }
-    return _("from %(start)s until you withdraw it") % {"start": _date(consent.valid_from)}
+    return _("from %(start)s until withdrawn") % {"start": _date(consent.valid_from)}
+
+
+#: How a consent that is no longer in force ended, and the moment that says when.
+ENDED: dict[str, Any] = {
+    Status.WITHDRAWN: (L.ENDED_TERMS["withdrawn"], "updated_at"),
+    Status.REVOKED: (L.ENDED_TERMS["revoked"], "updated_at"),
+    Status.TERMINATED: (L.ENDED_TERMS["terminated"], "updated_at"),
+    Status.REJECTED: (L.ENDED_TERMS["rejected"], "updated_at"),
+    Status.SUPERSEDED: (L.ENDED_TERMS["superseded"], "updated_at"),
+    Status.EXPIRED: (L.ENDED_TERMS["expired"], "valid_until"),
+}
+
+
+def validity_line(consent: Consent) -> tuple[str, str]:
+    """(term, text): "In force: from … until withdrawn" for a current consent, and for
+    one that ended how and when it ended ("Withdrawn: 30.11.2026 at 8.38"), never a period
+    that promises more than the consent still does."""
+    ended = ENDED.get(consent.status)
+    if ended is None:
+        term = _("In force") if consent.status != Status.REQUESTED else _("Requested period")
+        return term, validity(consent)
+    label, attribute = ended
+    when = getattr(consent, attribute, None) or consent.updated_at
+    return str(label), _datetime(when)
 
 
 def access_notices(person: Person, *, at: datetime) -> list[str]:
@@ -282,12 +315,15 @@ def receipt_or_404(person: Person, receipt_id: UUID, *, at: datetime) -> Receipt
 class Disclosure:
     at: datetime
     event: str
-    outcome: str  # "permit", "deny" or "delivered"
+    outcome: str  # "permit", "deny", "delivered" (a permitted flow whose data went out) or "sent"
     recipient: str
     categories: str
     purpose: str
     reason: str
     flow: str
+    #: The consent the decision was made under (its newest version), when there was one.
+    consent_id: UUID | None = None
+    consent_label: str = ""
 
 
 def _disclosures_covered(subject_id: UUID, kinds: frozenset[str]) -> Q:
@@ -318,6 +354,10 @@ def disclosures(
         qs = qs.filter(event_type="flow.delivered")
     elif outcome in ("permit", "deny"):
         qs = qs.filter(event_type=f"decision.{outcome}")
+    else:
+        # One row per event: a delivery that follows a permit (it names the permit's consent)
+        # is shown in the permit's row; deliveries of the person's own consent to Kanta stay.
+        qs = qs.exclude(event_type="flow.delivered", consent_lineage__isnull=False)
     if start:
         qs = qs.filter(occurred_at__gte=start)
     if end:
@@ -335,16 +375,59 @@ def disclosure_recipients(subject_id: UUID, kinds: frozenset[str] | None = None)
     )
 
 
-def disclosure_row(entry: LogEntry, names: dict[str, str]) -> Disclosure:
+def deliveries_of(entries: list[LogEntry]) -> set[int]:
+    """The ids of the permits among `entries` whose data a later entry says was delivered."""
+    permits = {e.id: e for e in entries if e.event_type == "decision.permit"}
+    lineages = {e.consent_lineage for e in permits.values() if e.consent_lineage}
+    if not permits:
+        return set()
+    delivered: set[int] = set()
+    later = LogEntry.objects.filter(
+        event_type="flow.delivered", consent_lineage__in=lineages, id__gt=min(permits)
+    ).only("entry")
+    for entry in later:
+        decision_id = json.loads(entry.entry).get("decisionEntry")
+        if decision_id in permits:
+            delivered.add(decision_id)
+    return delivered
+
+
+def _consent_of(entry: LogEntry, body: dict[str, Any]) -> Consent | None:
+    """The consent an entry was decided under, or (a consent sent to Kanta) is about."""
+    lineage: Any = entry.consent_lineage
+    if lineage is None and body.get("connector") == "kanta.consent":
+        lineage = ((body.get("detail") or {}).get("id")) or None
+    if lineage is None:
+        return None
+    try:
+        return Consent.objects.filter(lineage=lineage).order_by("-version").first()
+    except (ValueError, TypeError):
+        return None
+
+
+def disclosure_row(
+    entry: LogEntry, names: dict[str, str], *, delivered: set[int] | None = None
+) -> Disclosure:
     body = json.loads(entry.entry)
     decision = body.get("decision") or {}
     categories = body.get("permitted") or body.get("categories") or []
     if entry.event_type == "flow.delivered":
-        outcome = "delivered"
+        outcome = "sent" if entry.consent_lineage is None else "delivered"
+    elif entry.event_type == "decision.permit":
+        outcome = "delivered" if entry.id in (delivered or set()) else "permit"
     else:
-        outcome = "permit" if entry.event_type == "decision.permit" else "deny"
+        outcome = "deny"
     reason = decision.get("reason", "")
+    consent = _consent_of(entry, body)
+    consent_label = ""
+    if consent is not None:
+        consent_label = _("%(kind)s: %(who)s") % {
+            "kind": L.label(L.KINDS, consent.kind),
+            "who": (kind_rows(consent.kind, consent.scope, names) or [("", "")])[0][1],
+        }
     return Disclosure(
+        consent_id=consent.id if consent is not None else None,
+        consent_label=consent_label,
         at=entry.occurred_at,
         event=L.label(L.EVENTS, entry.event_type),
         outcome=outcome,
@@ -362,3 +445,16 @@ def disclosure_row(entry: LogEntry, names: dict[str, str]) -> Disclosure:
 def offers_for(ids: set[UUID]) -> QuerySet[OfferDelivery]:
     """Offers of services delivered under these subjects' needs-assessment consents."""
     return OfferDelivery.objects.filter(subject_id__in=ids).order_by("-delivered_at")
+
+
+#: The session key of the person the signed-in person is acting for (absent: themself).
+ACTING_FOR = "tahto_acting_for"
+
+
+def acting_subject(person: Person, chosen: str | None, *, at: datetime) -> Subject:
+    """The subject the person chose to act for, when they still may; else themself."""
+    subjects = subjects_for(person, at=at)
+    for subject in subjects:
+        if chosen and str(subject.person.id) == chosen:
+            return subject
+    return subjects[0]

@@ -1,5 +1,6 @@
 """Step-up: a fresh proof of identity before anything that grants, changes, withdraws or
-approves a consent.
+approves a consent. Whether one is needed is the one rule in `mydata_operator.security.stepup`
+(shared with the citizen API and the OAuth approval page); how it is proved is here.
 
 A person proves it again with their password, or, once they have enrolled an authenticator
 app, with its one-time code (RFC 6238 TOTP). The seam is Django's `authenticate()`: locally
@@ -13,40 +14,40 @@ import hashlib
 import hmac
 import secrets
 import struct
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils import timezone
 
+from mydata_operator.security.stepup import (  # the one rule; re-exported for the views
+    SESSION_KEY,
+    step_up_fresh,
+    step_up_record,
+    step_up_window,
+)
 from mydata_operator.security.throttle import login_failure_record, login_locked_for
 
 from .models import TotpDevice
 
-SESSION_KEY = "tahto_step_up_at"
+__all__ = [
+    "SESSION_KEY",
+    "step_up_fresh",
+    "step_up_method",
+    "step_up_record",
+    "step_up_verify",
+    "step_up_window",
+    "totp_accept",
+    "totp_code",
+    "totp_counter",
+    "totp_new_secret",
+    "totp_uri",
+]
+
 TOTP_STEP = 30
 TOTP_DIGITS = 6
-
-
-def step_up_window() -> timedelta:
-    return timedelta(seconds=getattr(settings, "TAHTO_STEP_UP_SECONDS", 300))
-
-
-def step_up_record(request: HttpRequest, *, at: datetime | None = None) -> None:
-    """Remember in the session that the person proved who they are at `at` (default now)."""
-    request.session[SESSION_KEY] = (at or timezone.now()).timestamp()
-
-
-def step_up_fresh(request: HttpRequest) -> bool:
-    """Has the person proved who they are within the step-up window?"""
-    stamp = request.session.get(SESSION_KEY)
-    if not isinstance(stamp, int | float):
-        return False
-    age = timezone.now().timestamp() - stamp
-    return 0 <= age <= step_up_window().total_seconds()
 
 
 def step_up_method(user: Any) -> str:

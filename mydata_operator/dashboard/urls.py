@@ -18,5 +18,10 @@ urlpatterns = [
     path("security/", views.security, name="security"),
     path("receipts/verify/", views.receipt_verify_view, name="receipt-verify"),
     path("receipts/<uuid:receipt_id>.jws", views.receipt_download, name="receipt"),
+    path("receipts/<uuid:receipt_id>/", views.receipt_page, name="receipt-page"),
+    path("receipts/<uuid:receipt_id>.pdf", views.receipt_pdf, name="receipt-pdf"),
+    path("acting-for/", views.acting_for_switch, name="acting-for"),
+    path("policy", views.privacy_notice, name="privacy"),
+    path("accessibility/", views.accessibility_statement, name="accessibility"),
     path("disclosures/", views.disclosures, name="disclosures"),
 ]

@@ -31,8 +31,10 @@ from consents.receipts import ReceiptInvalid, receipt_verify
 from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.stepup import step_up_next
 
 from . import labels as L
+from . import receipts as R
 from . import selectors as S
 from .forms import (
     FORMS,
@@ -154,8 +156,17 @@ def _names() -> dict[str, str]:
     return S.provider_names()
 
 
+def _enter(request: HttpRequest, subject: S.Subject) -> None:
+    """Acting for `subject` from now on (the header says so on every page)."""
+    if subject.is_self:
+        request.session.pop(S.ACTING_FOR, None)
+    elif request.session.get(S.ACTING_FOR) != str(subject.person.id):
+        request.session[S.ACTING_FOR] = str(subject.person.id)
+
+
 def _consent_context(consent: Consent, person: Person, at: datetime) -> dict[str, Any]:
     subject = Person.objects.filter(id=consent.subject_id).first()
+    term, text = S.validity_line(consent)
     return {
         "consent": consent,
         "subject": subject,
@@ -163,15 +174,18 @@ def _consent_context(consent: Consent, person: Person, at: datetime) -> dict[str
         "kind_label": L.label(L.KINDS, consent.kind),
         "status_label": L.label(L.STATUSES, consent.status),
         "rows": S.describe_scope(consent.kind, consent.scope, _names()),
-        "validity": S.validity(consent),
+        "validity_term": term,
+        "validity": text,
     }
 
 
 def _card(consent: Consent, names: dict[str, str]) -> dict[str, Any]:
+    term, text = S.validity_line(consent)
     return {
         "consent": consent,
         "rows": S.describe_scope(consent.kind, consent.scope, names),
-        "validity": S.validity(consent),
+        "validity_term": term,
+        "validity": text,
         "status": L.label(L.STATUSES, consent.status),
     }
 
@@ -188,11 +202,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @citizen_required
 def overview(request: HttpRequest, person: Person) -> HttpResponse:
+    """The consents of the person, or of the one person they chose to act for (never both
+    in one list, so nobody mistakes a child's consent for their own)."""
     at = _now()
     subjects = S.subjects_for(person, at=at)
+    if request.GET.get("for"):
+        _enter(request, S.subject_or_404(person, request.GET["for"], at=at))
+    acting = S.acting_subject(person, request.session.get(S.ACTING_FOR), at=at)
     names = _names()
     sections = []
-    for subject in subjects:
+    for subject in [acting]:
         groups = S.groups_for(subject.person.id, subject.kinds)
         kinds = [
             {
@@ -212,10 +231,22 @@ def overview(request: HttpRequest, person: Person) -> HttpResponse:
         {
             "person": person,
             "sections": sections,
+            "acting": acting,
+            "others": [s for s in subjects if s.person.id != acting.person.id],
             "pending_count": pending.count(),
             "notices": S.access_notices(person, at=at),
         },
     )
+
+
+@citizen_required
+@require_http_methods(["POST"])
+def acting_for_switch(request: HttpRequest, person: Person) -> HttpResponse:
+    """Start (or stop) acting for someone the person may act for; then their overview."""
+    chosen = request.POST.get("person") or None
+    subject = S.subject_or_404(person, chosen, at=_now())
+    _enter(request, subject)
+    return redirect("dashboard:overview")
 
 
 @citizen_required
@@ -227,6 +258,7 @@ def consent_new(request: HttpRequest, person: Person, kind: str) -> HttpResponse
     subject = S.subject_or_404(person, request.GET.get("for") or request.POST.get("for"), at=at)
     if not subject.covers(kind):
         raise Http404  # their mandate does not cover this kind
+    _enter(request, subject)
     return _consent_form_flow(request, person, subject, kind=kind, replacing=None)
 
 
@@ -239,6 +271,7 @@ def consent_change(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
         messages.warning(request, _("Only a consent in force or paused can be changed."))
         return redirect("dashboard:consent", consent_id=S.latest_version(consent).id)
     subject = S.subject_or_404(person, consent.subject_id, at=at)
+    _enter(request, subject)
     return _consent_form_flow(request, person, subject, kind=consent.kind, replacing=consent)
 
 
@@ -398,6 +431,7 @@ def _render_form(
 def consent_detail(request: HttpRequest, person: Person, consent_id: UUID) -> HttpResponse:
     at = _now()
     consent = S.consent_or_404(person, consent_id, at=at)
+    _enter(request, S.subject_or_404(person, consent.subject_id, at=at))
     context = _consent_context(consent, person, at)
     context.update(
         {
@@ -405,6 +439,7 @@ def consent_detail(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
             "history": S.history(consent, viewer=person),
             "receipts": [(r, L.label(L.EVENTS, r.event_type)) for r in S.receipts_for(consent)],
             "notice": consent.notice.text if consent.notice else "",
+            "notice_language": consent.notice.language if consent.notice else "",
             "requester": S.provider_names().get(consent.requested_by, consent.requested_by),
         }
     )
@@ -430,6 +465,7 @@ def consent_action(
     spec = ACTIONS[action]
     at = _now()
     consent = S.consent_or_404(person, consent_id, at=at)
+    _enter(request, S.subject_or_404(person, consent.subject_id, at=at))
     if action == "withdraw" and consent.status == Status.WITHDRAWN:
         messages.info(request, _("This consent is already withdrawn. Nothing more to do."))
         return redirect("dashboard:consent", consent_id=consent.id)
@@ -456,7 +492,7 @@ def consent_action(
                     messages.error(request, _error_text(exc))
                 return redirect("dashboard:consent", consent_id=consent.id)
             done = {
-                "withdraw": _("Consent withdrawn. It stopped every later use at once."),
+                "withdraw": _("The consent is withdrawn. No data is disclosed under it any more."),
                 "pause": _("Consent paused. It denies every use until you resume it."),
                 "resume": _("Consent resumed. It is in force again."),
             }[action]
@@ -526,6 +562,7 @@ def request_answer(request: HttpRequest, person: Person, consent_id: UUID) -> Ht
         messages.info(request, _("This request has already been answered."))
         return redirect("dashboard:consent", consent_id=consent.id)
     subject = S.subject_or_404(person, consent.subject_id, at=at)
+    _enter(request, subject)
     names = _names()
     requester = names.get(consent.requested_by, consent.requested_by)
     rows = S.describe_scope(consent.kind, consent.scope, names)
@@ -638,6 +675,41 @@ def receipt_download(request: HttpRequest, person: Person, receipt_id: UUID) -> 
     return response
 
 
+def _receipt_payload(person: Person, receipt_id: UUID) -> tuple[Any, dict[str, Any]]:
+    receipt = S.receipt_or_404(person, receipt_id, at=_now())
+    return receipt, receipt_verify(receipt.jws, public_jwks())
+
+
+@citizen_required
+def receipt_page(request: HttpRequest, person: Person, receipt_id: UUID) -> HttpResponse:
+    """The receipt in words, with links to its PDF and its signed file."""
+    receipt, payload = _receipt_payload(person, receipt_id)
+    return render(
+        request,
+        "dashboard/receipt.html",
+        {
+            "receipt": receipt,
+            "readable": R.readable(payload, viewer=person),
+            "consent_id": receipt.consent_id,
+        },
+    )
+
+
+@citizen_required
+def receipt_pdf(request: HttpRequest, person: Person, receipt_id: UUID) -> HttpResponse:
+    """The same receipt as a PDF, in the page's language."""
+    receipt, payload = _receipt_payload(person, receipt_id)
+    footer = _(
+        "This is a readable copy of a receipt signed by the operator. The signed file (.jws) "
+        "is the proof; check it at Tahto's page Check a receipt."
+    )
+    body = R.pdf(R.readable(payload, viewer=person), footer=footer)
+    response = HttpResponse(body, content_type="application/pdf")
+    stamp = timezone.localtime(receipt.issued_at).strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="tahto-receipt-{stamp}.pdf"'
+    return response
+
+
 def _receipt_failure(exc: ReceiptInvalid) -> str:
     message = str(exc)
     if message.startswith("bad signature"):
@@ -645,8 +717,14 @@ def _receipt_failure(exc: ReceiptInvalid) -> str:
     if "no key" in message or "unknown" in message or "kid" in message:
         return _("The receipt was not signed with a key of this operator.")
     if message.startswith("wrong alg") or message.startswith("not a Tahto receipt"):
-        return _("This is not a Tahto consent receipt.")
-    return _("The file is not a readable receipt.")
+        return _(
+            "This file is not a Tahto consent receipt. Choose the .jws file you downloaded "
+            "from a consent's page."
+        )
+    return _(
+        "The file could not be read as a receipt. Choose the .jws file you downloaded from a "
+        "consent's page, or paste its text."
+    )
 
 
 @citizen_required
@@ -659,26 +737,9 @@ def receipt_verify_view(request: HttpRequest, person: Person) -> HttpResponse:
             try:
                 payload = receipt_verify(form.cleaned_data["token"], public_jwks())
             except ReceiptInvalid as exc:
-                context.update({"failure": _receipt_failure(exc), "detail": str(exc)})
+                context["failure"] = _receipt_failure(exc)
             else:
-                consent = payload.get("consent") or {}
-                context["receipt"] = {
-                    "payload": payload,
-                    "event": L.label(L.EVENTS, payload.get("event", "")),
-                    "kind": L.label(L.KINDS, consent.get("kind", "")),
-                    "status": L.label(L.STATUSES, consent.get("status", "")),
-                    "issued": datetime.fromtimestamp(
-                        payload.get("consentTimestamp", 0), tz=timezone.get_current_timezone()
-                    ),
-                    "rows": S.describe_scope(
-                        consent.get("kind", ""), consent.get("scope") or {}, _names()
-                    ),
-                    "role": L.label(L.ROLES, (payload.get("actor") or {}).get("role", "")),
-                    # Receipts of version 2 cite the entry id, older ones the leaf index.
-                    "log_entry": (payload.get("log") or {}).get(
-                        "entry", (payload.get("log") or {}).get("seq")
-                    ),
-                }
+                context["readable"] = R.readable(payload, viewer=person)
     else:
         form = ReceiptVerifyForm()
     context["form"] = form
@@ -692,7 +753,11 @@ def receipt_verify_view(request: HttpRequest, person: Person) -> HttpResponse:
 def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
     at = _now()
     subjects = S.subjects_for(person, at=at)
-    subject = S.subject_or_404(person, request.GET.get("for"), at=at)
+    if request.GET.get("for"):
+        subject = S.subject_or_404(person, request.GET.get("for"), at=at)
+        _enter(request, subject)
+    else:
+        subject = S.acting_subject(person, request.session.get(S.ACTING_FOR), at=at)
     names = _names()
     recipients = [
         (r, S.recipient_name(r, names))
@@ -717,6 +782,8 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    entries = list(page.object_list)
+    delivered = S.deliveries_of(entries)
     return render(
         request,
         "dashboard/disclosures.html",
@@ -725,7 +792,7 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
             "subjects": subjects,
             "subject": subject,
             "page": page,
-            "rows": [S.disclosure_row(e, names) for e in page.object_list],
+            "rows": [S.disclosure_row(e, names, delivered=delivered) for e in entries],
             "query": query.urlencode(),
         },
     )
@@ -737,14 +804,24 @@ def disclosures(request: HttpRequest, person: Person) -> HttpResponse:
 @citizen_required
 @require_http_methods(["GET", "POST"])
 def security(request: HttpRequest, person: Person) -> HttpResponse:
-    """Enrol (or remove) an authenticator app; step-up then asks its code, not the password."""
+    """Enrol (or remove) an authenticator app; step-up then asks its code, not the password.
+    Also the page where a person confirms it is them and goes back to `next` (a path here)."""
     user = person.user
     assert user is not None  # citizen_required found the person by their user
     device = TotpDevice.objects.filter(user=user).first()
     step_up_form = _step_up_form(request)
     confirm_form = TotpConfirmForm()
     action = request.POST.get("action", "")
-    if request.method == "POST" and action in ("start", "remove"):
+    back = step_up_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST" and action == "step-up":
+        # Only the proof: the citizen API and the OAuth approval page send people here.
+        passed, step_up_form = _step_up(request)
+        if passed:
+            messages.success(
+                request, _("Confirmed. For the next few minutes you can make changes.")
+            )
+            return redirect(back or "dashboard:security")
+    elif request.method == "POST" and action in ("start", "remove"):
         passed, step_up_form = _step_up(request)
         if passed and action == "start" and not (device and device.confirmed_at):
             TotpDevice.objects.filter(user=user).delete()
@@ -773,5 +850,28 @@ def security(request: HttpRequest, person: Person) -> HttpResponse:
             "confirm_form": confirm_form,
             "step_up_form": step_up_form,
             "needs_step_up": not step_up_fresh(request),
+            "next": back,
         },
     )
+
+
+# --- Pages for everyone: the privacy notice and the accessibility statement -----------------
+
+
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """The privacy notice (tietosuojaseloste); every receipt's `policyUrl` points here."""
+    from django.conf import settings
+
+    return render(
+        request,
+        "dashboard/privacy.html",
+        {
+            "operator": settings.TAHTO_OPERATOR_NAME,
+            "operator_id": settings.TAHTO_OPERATOR_ID,
+        },
+    )
+
+
+def accessibility_statement(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement (saavutettavuusseloste) Finnish public services must keep."""
+    return render(request, "dashboard/accessibility.html")

@@ -43,6 +43,7 @@ from consents.states import Status
 from mydata_operator.api.access import representations_of
 from mydata_operator.identity.models import Provider
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.stepup import step_up_record, stepup_required
 
 from . import binding, fapi, tokens
 from . import services as provider_services
@@ -56,29 +57,17 @@ from .notice import category_names, kind_name, notice_language, notice_text, pur
 log = logging.getLogger("tahto.provider_api")
 
 
-STEP_UP_SESSION_KEY = "tahto_step_up_at"  # the dashboard's step-up stamp (same session)
-
-
-def approval_step_up_fresh(request: HttpRequest) -> bool:
-    """Has the citizen proved who they are within TAHTO_STEP_UP_SECONDS? Reads the session
-    stamp the dashboard's step-up writes (sign-in writes it too). Faces do not import faces:
-    this is the approval page's one check until a shared step-up function exists below."""
-    stamp = request.session.get(STEP_UP_SESSION_KEY)
-    if not isinstance(stamp, int | float):
-        return False
-    age = timezone.now().timestamp() - stamp
-    return 0 <= age <= settings.TAHTO_STEP_UP_SECONDS
-
-
 def approval_step_up_verify(request: HttpRequest, password: str) -> bool:
-    """Check the citizen's password again (authenticate() is throttled); stamp the session."""
+    """Take the step-up proof on the approval page itself: the citizen's password again
+    (authenticate() is throttled and locked like sign-in), recorded as the shared rule's proof.
+    Whether a proof is due is the one rule, `security.stepup.stepup_required`."""
     user = request.user
     if not password or not user.is_authenticated:
         return False
     again = authenticate(request, username=user.get_username(), password=password)
     if again is None or again.pk != user.pk:
         return False
-    request.session[STEP_UP_SESSION_KEY] = timezone.now().timestamp()
+    step_up_record(request)
     return True
 
 
@@ -280,14 +269,14 @@ class ConsentAuthorizationView(AuthorizationView):
                 categories=category_names(sorted(scope.get("dataCategories", [])), language),
                 purpose=purpose_name(str(scope.get("purpose", "")), language),
                 already_approved=self._consent.status == Status.ACTIVE,
-                step_up_needed=not approval_step_up_fresh(self.request),
+                step_up_needed=stepup_required(self.request),
             )
         return context
 
     def _step_up_refused(self, form: ConsentAllowForm) -> HttpResponse | None:
         """Approving needs a fresh proof of identity: a stale session enters the password."""
         data = form.cleaned_data
-        if not data.get("allow") or approval_step_up_fresh(self.request):
+        if not data.get("allow") or not stepup_required(self.request):
             return None
         if approval_step_up_verify(self.request, data.get("step_up_password") or ""):
             return None

@@ -10,7 +10,9 @@ endpoint) asks here.
 Tokens are revoked by `tokens_revoke_for_consent` only, which two things call: the log
 handler `tokens_revoke_follow` (a consent-ending entry in the consent log revokes the
 tokens of that consent; it keeps its own cursor and is safe to run twice), and a check that
-finds the consent halted before the handler has run.
+finds the consent halted before the handler has run. Operator staff's changes of what a token
+depended on (a person's identity code, a provider's organisation id) end tokens through
+`tokens_revoke_for_subject` and `tokens_revoke_for_client`, in the transaction of the change.
 """
 
 import calendar
@@ -155,6 +157,33 @@ def _revoke(checksums: list[str]) -> int:
     for refresh in RefreshToken.objects.filter(token_checksum__in=checksums, revoked__isnull=True):
         refresh.revoke()
         done += 1
+    return done
+
+
+@transaction.atomic
+def tokens_revoke_for_subject(*, subject_id: UUID, reason: str) -> int:
+    """Revoke every token bound to a consent of this person (the consents' lineages, each by
+    `tokens_revoke_for_consent`); return how many."""
+    lineages = set(
+        ConsentAuthorization.objects.filter(subject_id=subject_id).values_list(
+            "consent_lineage", flat=True
+        )
+    )
+    return sum(tokens_revoke_for_consent(lineage=lineage, reason=reason) for lineage in lineages)
+
+
+@transaction.atomic
+def tokens_revoke_for_client(*, application_id: int, reason: str) -> int:
+    """Revoke every access and refresh token issued to this OAuth client; return how many."""
+    done = 0
+    for access in AccessToken.objects.filter(application_id=application_id):
+        access.revoke()
+        done += 1
+    for refresh in RefreshToken.objects.filter(application_id=application_id, revoked__isnull=True):
+        refresh.revoke()
+        done += 1
+    if done:
+        log.info("revoked %d tokens of client %s: %s", done, application_id, reason)
     return done
 
 

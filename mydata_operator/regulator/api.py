@@ -2,6 +2,7 @@
 
 GET only, for signed-in regulators (session authentication). Errors are RFC 9457
 problem+json naming the query parameter. Every query is logged as an `audit.query` entry.
+Reads come from the database replica when one is configured, as the pages' do.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from consents import keys, merkle
 from consents import log as consent_log
 from consents.models import LogEntry, TreeHead
 from mydata_operator.api.openapi import problem_responses
+from mydata_operator.replica import reads_from_replica
 
 from . import selectors, services
 from .access import IsRegulator, regulator_for
@@ -68,12 +70,18 @@ def _filter(request: Request) -> Any:
 
 
 class RegulatorApi(APIView):
+    """Base of the regulator's API: who the regulator is is read from the primary (before
+    the `get`, whose reads come from the replica when one is configured)."""
+
     permission_classes = [IsRegulator]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self._regulator = regulator_for(request.user)
+
     def regulator(self, request: Request) -> Any:
-        regulator = regulator_for(request.user)
-        assert regulator is not None  # IsRegulator let the request through
-        return regulator
+        assert self._regulator is not None  # IsRegulator let the request through
+        return self._regulator
 
 
 class LogEntrySearchApi(RegulatorApi):
@@ -85,6 +93,7 @@ class LogEntrySearchApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         f = _filter(request)
         try:
@@ -122,6 +131,7 @@ class LogEntryDetailApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request, seq: int) -> Response:
         if seq > MAX_SEQ:
             raise Http404
@@ -169,6 +179,7 @@ class ConsentHistoryApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request, consent: UUID) -> Response:
         services.audit_query_log(
             regulator=self.regulator(request), action="consent", query={"consent": consent}
@@ -205,6 +216,7 @@ class StatisticsApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         f = _filter(request)
         services.audit_query_log(
@@ -236,6 +248,7 @@ class TreeHeadCheckApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         check = services.tree_head_check()
         return Response(
@@ -259,6 +272,7 @@ class TreeHeadApi(RegulatorApi):
         responses={200: OpenApiTypes.OBJECT, **problem_responses(400, 403, 404)},
         tags=["regulator"],
     )
+    @reads_from_replica
     def get(self, request: Request, size: int) -> Response:
         head = TreeHead.objects.filter(tree_size=size).first() if size <= MAX_SEQ else None
         if head is None:

@@ -49,6 +49,13 @@ EVENT_NAMES: Mapping[str, Promise] = {
     EventType.DATA_FAILED: pgettext_lazy("log", "Delivery failed"),
     EventType.AUDIT_QUERY: pgettext_lazy("log", "Regulator's query"),
     EventType.AUDIT_INTEGRITY: pgettext_lazy("log", "Integrity check"),
+    EventType.IDENTITY_CODE_CHANGED: pgettext_lazy("log", "Identity code changed"),
+    EventType.PROVIDER_ORGANISATION_CHANGED: pgettext_lazy(
+        "log", "Provider's organisation id changed"
+    ),
+    EventType.REGULATOR_ASSIGNED: pgettext_lazy("log", "Regulator access given"),
+    EventType.REGULATOR_CHANGED: pgettext_lazy("log", "Regulator's organisation changed"),
+    EventType.REGULATOR_UNASSIGNED: pgettext_lazy("log", "Regulator access taken away"),
 }
 
 #: Each event type's meaning; the English text is the log's contract (`EventType` labels).
@@ -91,6 +98,28 @@ EVENT_DESCRIPTIONS: Mapping[str, Promise] = {
     EventType.AUDIT_INTEGRITY: pgettext_lazy(
         "log",
         "The operator's integrity check of the log ran (outcome ok or alarm, and what it found)",
+    ),
+    EventType.IDENTITY_CODE_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed a person's identity code (from and to as pseudonyms, never the "
+        "codes); every provider token bound to the person's consents was ended",
+    ),
+    EventType.PROVIDER_ORGANISATION_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed a provider's organisation id (OID); every token of the "
+        "provider's client was ended",
+    ),
+    EventType.REGULATOR_ASSIGNED: pgettext_lazy(
+        "log",
+        "Operator staff gave a user the regulator's read access to the log (for an organisation)",
+    ),
+    EventType.REGULATOR_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed the organisation a regulator user inspects for",
+    ),
+    EventType.REGULATOR_UNASSIGNED: pgettext_lazy(
+        "log",
+        "Operator staff took a user's regulator access away",
     ),
 }
 

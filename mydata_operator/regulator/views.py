@@ -3,6 +3,11 @@
 Read-only (GET/HEAD). Each search, drill-down, export and statistics query is first written
 to the log as an `audit.query` entry; then the current signed tree head is checked against
 the last one this regulator saw, and a failure is shown on every page until resolved.
+
+Their reads come from the database replica when one is configured (`@reads_from_replica`):
+the head, the entries and the proofs of one page are one snapshot of the replica, so the
+head shown is never newer than the entries the replica holds. The audit entry is a write and
+goes to the primary.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from consents import merkle, witnesses
 from consents.models import IntegrityCheck, LogEntry, TreeHead
 from mydata_operator.api.problems import problem_response
 from mydata_operator.identity.models import Provider, Regulator
+from mydata_operator.replica import reads_from_replica, stream_from_replica
 
 from . import charts, export, labels, selectors, services
 from .access import regulator_required
@@ -57,6 +63,7 @@ def _render(
 
 
 @regulator_required
+@reads_from_replica
 def search(request: HttpRequest, regulator: Regulator) -> HttpResponse:
     """Search the log by subject, provider, kind, event type, purpose, outcome and time."""
     form = LogFilterForm(request.GET)
@@ -100,6 +107,7 @@ def _entry_or_404(seq: int) -> LogEntry:
 
 
 @regulator_required
+@reads_from_replica
 def entry_detail(request: HttpRequest, regulator: Regulator, seq: int) -> HttpResponse:
     """One entry: its exact hashed text, its inclusion proof, and for a decision its consent."""
     if seq > MAX_SEQ:
@@ -133,6 +141,7 @@ def entry_detail(request: HttpRequest, regulator: Regulator, seq: int) -> HttpRe
 
 
 @regulator_required
+@reads_from_replica
 def consent_detail(request: HttpRequest, regulator: Regulator, consent: UUID) -> HttpResponse:
     """A consent's every version and whole history, and the decisions made under it."""
     services.audit_query_log(regulator=regulator, action="consent", query={"consent": consent})
@@ -175,6 +184,7 @@ def _export_head(request: HttpRequest) -> TreeHead | JsonResponse:
 
 
 @regulator_required
+@reads_from_replica
 def export_page(request: HttpRequest, regulator: Regulator) -> HttpResponse:
     """Shows how many entries the selection holds, the head it is pinned to, and downloads."""
     form = LogFilterForm(request.GET)
@@ -222,7 +232,7 @@ def _export(
     else:
         lines = export.csv_lines(entries, head.tree_size, language=get_language() or "fi")
         content_type = "text/csv; charset=utf-8"
-    response = StreamingHttpResponse(lines, content_type=content_type)
+    response = StreamingHttpResponse(stream_from_replica(lines), content_type=content_type)
     name = f"tahto-log-{head.tree_size}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Tahto-Tree-Size"] = str(head.tree_size)
@@ -232,6 +242,7 @@ def _export(
 
 
 @regulator_required
+@reads_from_replica
 def export_jsonl(
     request: HttpRequest, regulator: Regulator
 ) -> HttpResponse | StreamingHttpResponse:
@@ -239,6 +250,7 @@ def export_jsonl(
 
 
 @regulator_required
+@reads_from_replica
 def export_csv(request: HttpRequest, regulator: Regulator) -> HttpResponse | StreamingHttpResponse:
     return _export(request, regulator, "csv")
 
@@ -247,6 +259,7 @@ def export_csv(request: HttpRequest, regulator: Regulator) -> HttpResponse | Str
 
 
 @regulator_required
+@reads_from_replica
 def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
     """Consents granted, withdrawn and expired per kind over time; decisions and requests."""
     form = LogFilterForm(request.GET)
@@ -304,6 +317,7 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
 
 
 @regulator_required
+@reads_from_replica
 def integrity(request: HttpRequest, regulator: Regulator) -> HttpResponse:
     """The signed head, its consistency with the newest witnessed checkpoint, which witnesses
     vouched for which size, the last integrity checks, and how to verify."""

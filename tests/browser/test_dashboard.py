@@ -161,6 +161,9 @@ def test_guardian_gives_a_consent_for_the_child(live_service: Any, page: Any) ->
     assert "Onni Mäkinen" in page.locator("main").inner_text()
     screenshot(page, "dashboard-guardian")
     page.goto(f"{base}/consents/")
+    with page.expect_navigation():  # act for Onni: his consents, not among Liisa's own
+        page.locator(".switcher button").first.click()
+    assert "Onni Mäkinen" in page.locator(".acting-for").inner_text()
     child_link = page.locator("a[href*='/consents/new/needs-assessment/?for=']")
     with page.expect_navigation():
         child_link.click()

@@ -264,3 +264,50 @@ def test_non_guardian_cannot_grant_for_a_child(client: Client, citizen: Any, fam
 
 def test_anonymous_requests_are_refused(client: Client) -> None:
     assert client.get("/api/v1/me/consents").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "missing"),
+    [
+        ("fi", "Pyynnön sisältö ei kelpaa.", "notice puuttuu."),
+        ("sv", "Begärans innehåll är inte giltigt.", "notice saknas."),
+        ("en", "The request body is not valid.", "notice is required."),
+    ],
+)
+def test_an_error_answer_is_wholly_in_the_language_the_request_asked_for(
+    client: Client, citizen: Any, language: str, title: str, missing: str
+) -> None:
+    client.force_login(citizen.user)
+    client.cookies["django_language"] = "fi"  # the browser's page language does not decide
+    body = {"kind": "provider-sharing", "scope": provider_sharing_scope()}
+    answer = client.post(
+        "/api/v1/me/consents",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert answer.status_code == 422
+    assert answer["Content-Language"] == language
+    problem = answer.json()
+    assert problem["title"] == title
+    assert missing in [e["message"] for e in problem["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("fi", "Ei sallittu."), ("sv", "Inte tillåtet."), ("en", "Not permitted.")],
+)
+def test_an_unauthenticated_answer_is_in_one_language(
+    client: Client, language: str, title: str
+) -> None:
+    answer = client.get("/api/v1/me/consents", HTTP_ACCEPT_LANGUAGE=language)
+    problem = answer.json()
+    assert problem["title"] == title
+    english = "Authentication credentials were not provided."
+    assert (problem["detail"] == english) == (language == "en")
+
+
+def test_without_accept_language_an_api_error_is_english(client: Client) -> None:
+    answer = client.get("/api/v1/me/consents")
+    assert answer["Content-Language"] == "en"
+    assert answer.json()["title"] == "Not permitted."

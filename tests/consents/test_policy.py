@@ -533,6 +533,27 @@ def test_frequency_limit_counts_earlier_permits() -> None:
     assert decision.reason == Reason.FREQUENCY
 
 
+def test_omitted_frequency_applies_the_operators_default_limit(settings: Any) -> None:
+    settings.TAHTO_DEFAULT_FREQUENCY_PER_DAY = 3
+    unlimited = consent(PS, provider_sharing_scope())
+    assert "frequencyPerDay" not in unlimited.scope
+    assert decide(provider_request(), [unlimited], {unlimited.lineage: 2}).permit
+    decision = decide(provider_request(), [unlimited], {unlimited.lineage: 3})
+    assert decision.reason == Reason.FREQUENCY
+
+
+def test_scope_frequency_overrides_the_default_limit(settings: Any) -> None:
+    settings.TAHTO_DEFAULT_FREQUENCY_PER_DAY = 3
+    generous = consent(PS, provider_sharing_scope(frequencyPerDay=10))
+    assert decide(provider_request(), [generous], {generous.lineage: 5}).permit
+
+
+def test_a_default_limit_of_zero_means_no_default(settings: Any) -> None:
+    settings.TAHTO_DEFAULT_FREQUENCY_PER_DAY = 0
+    unlimited = consent(PS, provider_sharing_scope())
+    assert decide(provider_request(), [unlimited], {unlimited.lineage: 10_000}).permit
+
+
 def test_duo_failure_explains_the_rule() -> None:
     decision = decide(
         research_request({"purpose": {"code": "HMB"}, "declarations": []}),

@@ -168,7 +168,7 @@ def test_an_agent_whose_mandate_covers_one_kind_sees_and_changes_only_that_kind(
     not_covered = grant(other_citizen, "provider-sharing")
     client = signed_in(citizen)
 
-    overview = client.get("/consents/")
+    overview = client.get(f"/consents/?for={other_citizen.id}")  # act for the principal
     theirs = [s for s in overview.context["sections"] if s["subject"].person == other_citizen]
     assert [[c["consent"].id for c in g["current"]] for g in theirs[0]["groups"]] == [[covered.id]]
     assert client.get(f"/consents/{covered.id}/").status_code == 200

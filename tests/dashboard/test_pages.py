@@ -14,35 +14,12 @@ from consents.models import Consent, LogEntry, Notice, Receipt
 from consents.policy import DecisionRequest, Flow, Recipient
 from mydata_operator.dashboard.kinds.biobank import BiobankForm
 from mydata_operator.dashboard.stepup import SESSION_KEY
-from mydata_operator.identity.models import Person, Provider
+from mydata_operator.identity.models import Person
 from tests.conftest import BIOBANK_OID, COUNTY_OID, PROVIDER_OID, grant
 
 from .conftest import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def providers(db: Any) -> None:
-    from oauth2_provider.models import Application
-
-    app = Application.objects.create(
-        client_id="tahto-demo-wellbeing-app",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        name="Demo wellbeing app",
-    )
-    Provider.objects.create(organisation_id=PROVIDER_OID, name="Terveys Oy", kind="care-provider")
-    Provider.objects.create(
-        organisation_id=COUNTY_OID, name="Demo hyvinvointialue", kind="wellbeing-county"
-    )
-    Provider.objects.create(organisation_id=BIOBANK_OID, name="Demo Biopankki", kind="biobank")
-    Provider.objects.create(
-        organisation_id="1.2.246.10.5555555.10.0",
-        name="Hyvinvointisovellus",
-        kind="wellbeing-app",
-        application=app,
-    )
 
 
 FORM_DATA: dict[str, dict[str, Any]] = {
@@ -279,7 +256,7 @@ def test_a_genuine_receipt_verifies(citizen: Person, providers: None) -> None:
     consent = grant(citizen, "provider-sharing")
     receipt = Receipt.objects.get(consent=consent)
     response = signed_in(citizen).post("/receipts/verify/", {"receipt_text": receipt.jws})
-    assert response.context["receipt"]["payload"]["consent"]["id"] == str(consent.id)
+    assert response.context["readable"].payload["consent"]["id"] == str(consent.id)
 
 
 def test_a_tampered_receipt_fails_with_a_reason(citizen: Person, providers: None) -> None:

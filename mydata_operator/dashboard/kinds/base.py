@@ -80,8 +80,8 @@ class ConsentForm(forms.Form, metaclass=_AbstractFormMeta):
     POINTERS: ClassVar[dict[str, str]] = {}
 
     valid_until = forms.DateField(
-        label=_("Valid until (optional)"),
-        help_text=_("Leave empty to keep the consent until you withdraw it."),
+        label=_("End date (optional)"),
+        help_text=_("Leave empty to keep the consent in force until it is withdrawn."),
         required=False,
         widget=DateInput(),
     )

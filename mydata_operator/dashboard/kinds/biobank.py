@@ -58,7 +58,9 @@ class BiobankForm(ConsentForm):
         "valid_until",
     ]
 
-    biobank = forms.ChoiceField(label=_("Biobank"))
+    biobank = forms.ChoiceField(
+        label=_("Biobank"), error_messages={"required": _("Choose the biobank.")}
+    )
     collect_samples = forms.BooleanField(
         label=_("Samples may be collected and stored in the biobank"), required=False
     )
@@ -72,12 +74,13 @@ class BiobankForm(ConsentForm):
         label=_("Register and health data may be linked to the samples"), required=False
     )
     link_sources = forms.MultipleChoiceField(
-        label=_("Linked from"),
+        label=_("The data may be linked from these sources"),
         choices=choices(L.LINK_SOURCES, list(L.LINK_SOURCES)),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     data_categories = forms.MultipleChoiceField(
+        error_messages={"required": _("Choose at least one kind of data.")},
         label=_("What data the biobank may hold"),
         help_text=_(
             "Samples and linked register data are covered by your answers above; "
@@ -88,13 +91,16 @@ class BiobankForm(ConsentForm):
     )
     permission = forms.ChoiceField(
         label=_("For what research"),
+        error_messages={
+            "required": _("Choose what research the samples and data may be used for.")
+        },
         choices=choices(L.DUO, L.DUO_PERMISSIONS),
         widget=forms.RadioSelect,
     )
-    disease = forms.CharField(
-        label=_("Disease (ICD-10 code, only for research on one disease)"),
+    disease = forms.ChoiceField(
+        label=_("Which disease (only for research on one disease)"),
+        help_text=_("Choose the disease by its name. The research may also cover its subtypes."),
         required=False,
-        max_length=12,
     )
     modifiers = forms.MultipleChoiceField(
         label=_("Conditions on the research"),
@@ -103,18 +109,25 @@ class BiobankForm(ConsentForm):
         widget=forms.CheckboxSelectMultiple,
     )
     recontact = forms.BooleanField(
-        label=_("The biobank may contact me, e.g. about findings important to my health"),
+        label=_("The biobank may make contact, e.g. about findings important to health"),
         required=False,
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._set_choices("biobank", providers("biobank"))
+        self._set_choices("biobank", [("", gettext("Choose a biobank")), *providers("biobank")])
+        diseases: list[tuple[str, str]] = [(code, str(L.DISEASES[code])) for code in L.DISEASES]
+        chosen = self.initial.get("disease") or (self.data.get("disease") if self.data else "")
+        if chosen and chosen not in L.DISEASES:
+            diseases.append(
+                (str(chosen), str(chosen))
+            )  # an earlier consent's code outside the list
+        self._set_choices("disease", [("", gettext("No disease chosen")), *diseases])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("permission") == "DS" and not data.get("disease"):
-            self.add_error("disease", _("Research on one disease needs the disease's code."))
+            self.add_error("disease", _("Choose the disease the research may study."))
         if data.get("permission") != "DS" and data.get("disease"):
             self.add_error("disease", _("Give a disease only for research on one disease."))
         if not data.get("collect_samples") and data.get("sample_types"):
@@ -137,7 +150,7 @@ class BiobankForm(ConsentForm):
         names = self._choices_of("biobank")
         permission: dict[str, Any] = {"code": d["permission"]}
         if d.get("disease"):
-            permission["disease"] = d["disease"].strip().upper()
+            permission["disease"] = d["disease"]
         return {
             "biobank": {"organisation": d["biobank"], "name": str(names.get(d["biobank"], ""))},
             "samples": {
@@ -189,7 +202,7 @@ def describe(scope: dict[str, Any], names: dict[str, str]) -> Rows:
             "types": listing(L.labels(L.SAMPLE_TYPES, samples.get("types", [])))
         }
         if samples.get("existingSamples"):
-            text += "; " + gettext("earlier samples from your care may be transferred")
+            text += "; " + gettext("earlier samples from care may be transferred")
     else:
         text = gettext("no samples")
     rows.append((gettext("Samples"), text))
@@ -207,13 +220,18 @@ def describe(scope: dict[str, Any], names: dict[str, str]) -> Rows:
     permission = scope.get("permission", {})
     use = L.label(L.DUO, permission.get("code", ""))
     if permission.get("disease"):
-        use += f" ({permission['disease']})"
+        disease = str(permission["disease"])
+        name = L.DISEASES.get(disease)
+        use += f" ({name}, {disease})" if name else f" ({disease})"
     rows.append((gettext("Research use"), use))
     modifiers = L.labels(L.DUO, scope.get("modifiers", []))
     if modifiers:
         rows.append((gettext("Conditions"), listing(modifiers)))
     rows.append(
-        (gettext("May contact you"), gettext("yes") if scope.get("recontact") else gettext("no"))
+        (
+            gettext("The biobank may make contact"),
+            gettext("yes") if scope.get("recontact") else gettext("no"),
+        )
     )
     return rows
 
@@ -228,7 +246,9 @@ def questions(
     for code in ("HMB", "GRU", "POA"):
         out.append(
             (
-                gettext("%(who)s gives your data to research (%(use)s) that meets your conditions")
+                gettext(
+                    "May %(who)s give the data to research (%(use)s) that meets the conditions?"
+                )
                 % {"who": who, "use": L.label(L.DUO, code)},
                 DecisionRequest(
                     subject_id=subject_id,

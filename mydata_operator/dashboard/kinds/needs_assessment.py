@@ -83,7 +83,7 @@ def describe(scope: dict[str, Any], names: dict[str, str]) -> Rows:
     )
     rows.append(
         (
-            gettext("How they may contact you"),
+            gettext("How contact may be made"),
             listing(L.labels(L.CHANNELS, scope.get("channels", []))),
         )
     )
@@ -106,7 +106,7 @@ def questions(
             for area in scope.get("lifeAreas", [])[:3] or ["health"]:
                 out.append(
                     (
-                        gettext("%(who)s suggests services (%(area)s), contact by: %(channel)s")
+                        gettext("May %(who)s suggest services (%(area)s), contact by: %(channel)s?")
                         % {
                             "who": who,
                             "area": L.label(L.LIFE_AREAS, area),

@@ -33,14 +33,23 @@ class ProviderSharingForm(ConsentForm):
     }
     field_order = ["recipient", "data_categories", "purpose", "valid_until"]
 
-    recipient = forms.ChoiceField(label=_("Who may receive your data"))
+    recipient = forms.ChoiceField(
+        label=_("Who may receive the data"),
+        error_messages={"required": _("Choose the provider who may receive the data.")},
+        help_text=_(
+            "The provider fetches the data from Kanta, the national archive, only through Tahto."
+        ),
+    )
     data_categories = forms.MultipleChoiceField(
+        error_messages={"required": _("Choose at least one kind of data.")},
         label=_("What data"),
         choices=choices(L.CATEGORIES, L.CLINICAL_CATEGORIES),
         widget=forms.CheckboxSelectMultiple,
     )
     purpose = forms.ChoiceField(
-        label=_("For what purpose"),
+        label=_("Purpose of use"),
+        error_messages={"required": _("Choose the purpose of use.")},
+        help_text=_("The provider may use the data only for this purpose."),
         choices=choices(L.PURPOSES, ["care", "care-coordination", "self-care-support"]),
         widget=forms.RadioSelect,
     )
@@ -49,9 +58,15 @@ class ProviderSharingForm(ConsentForm):
         super().__init__(*args, **kwargs)
         self._set_choices(
             "recipient",
-            providers(
-                "care-provider", "wellbeing-county", "social-care-provider", "occupational-health"
-            ),
+            [
+                ("", gettext("Choose a provider")),
+                *providers(
+                    "care-provider",
+                    "wellbeing-county",
+                    "social-care-provider",
+                    "occupational-health",
+                ),
+            ],
         )
 
     def to_scope(self) -> dict[str, Any]:
@@ -78,10 +93,14 @@ def describe(scope: dict[str, Any], names: dict[str, str]) -> Rows:
     rows.append(
         (gettext("What data"), listing(L.labels(L.CATEGORIES, scope.get("dataCategories", []))))
     )
-    rows.append((gettext("For what"), L.label(L.PURPOSES, scope.get("purpose", ""))))
+    rows.append((gettext("Purpose of use"), L.label(L.PURPOSES, scope.get("purpose", ""))))
     if scope.get("frequencyPerDay"):
         rows.append(
-            (gettext("At most"), gettext("%(n)s requests a day") % {"n": scope["frequencyPerDay"]})
+            (
+                gettext("How often"),
+                gettext("The data may be fetched at most %(n)s times a day")
+                % {"n": scope["frequencyPerDay"]},
+            )
         )
     return rows
 
@@ -95,7 +114,7 @@ def questions(
     for category in L.CLINICAL_CATEGORIES:
         out.append(
             (
-                gettext("%(who)s sees: %(what)s (purpose: %(purpose)s)")
+                gettext("May %(who)s see %(what)s (purpose: %(purpose)s)?")
                 % {
                     "who": who,
                     "what": L.label(L.CATEGORIES, category),

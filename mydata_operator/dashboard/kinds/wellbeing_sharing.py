@@ -35,6 +35,7 @@ class WellbeingSharingForm(ConsentForm):
     field_order = ["data_categories", "sources", "kanta_phr", "providers", "valid_until"]
 
     data_categories = forms.MultipleChoiceField(
+        error_messages={"required": _("Choose at least one kind of data.")},
         label=_("What data"),
         choices=choices(L.CATEGORIES, L.SELF_PRODUCED_CATEGORIES),
         widget=forms.CheckboxSelectMultiple,
@@ -141,7 +142,7 @@ def questions(
         for category in L.SELF_PRODUCED_CATEGORIES:
             out.append(
                 (
-                    gettext("%(where)s receives: %(what)s (from %(app)s)")
+                    gettext("May %(where)s receive %(what)s (from %(app)s)?")
                     % {"what": L.label(L.CATEGORIES, category), "app": app, "where": where},
                     DecisionRequest(
                         subject_id=subject_id,

@@ -1,0 +1,44 @@
+"""The language of an API answer: the one the request's Accept-Language asks for (fi, sv or
+en), else English; never the browser session's cookie, so one answer is in one language."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import trans_real
+
+API_PREFIX = "/api/"
+
+
+def api_language(request: HttpRequest) -> str:
+    """The supported language Accept-Language prefers, or English when it names none."""
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+    for code, _quality in trans_real.parse_accept_lang_header(header):
+        if code == "*":
+            break
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return "en"
+
+
+class ApiLanguageMiddleware:
+    """After Django's LocaleMiddleware: API paths answer in `api_language`, and say so in
+    Content-Language."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        language = api_language(request)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+        response.headers["Content-Language"] = language
+        if "Accept-Language" not in response.headers.get("Vary", ""):
+            vary = response.headers.get("Vary")
+            response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+        return response

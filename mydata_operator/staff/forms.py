@@ -1,0 +1,32 @@
+"""The forms of the staff actions: the new value, and the reason that goes to the log."""
+
+from django import forms
+
+from .services import REASON_MAX
+
+
+class _ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why: written to the consent log with your user name, for regulators to see.",
+    )
+
+
+class IdentityCodeForm(_ReasonForm):
+    personal_identity_code = forms.CharField(label="New identity code", max_length=11)
+    field_order = ["personal_identity_code", "reason"]
+
+
+class OrganisationIdForm(_ReasonForm):
+    organisation_id = forms.CharField(label="New organisation id (OID)", max_length=128)
+    field_order = ["organisation_id", "reason"]
+
+
+class RegulatorOrganisationForm(_ReasonForm):
+    organisation = forms.CharField(label="Organisation", max_length=200)
+    field_order = ["organisation", "reason"]
+
+
+class ReasonOnlyForm(_ReasonForm):
+    pass
