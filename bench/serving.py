@@ -145,6 +145,9 @@ def provider_token() -> str:
             "recipient": {"organisation": PROVIDER_OID, "name": "Terveys Oy"},
             "dataCategories": ["conditions", "medications"],
             "purpose": "care",
+            # The most a consent may allow (the default is 100 a day): a fresh consent per
+            # run, so a run of more than 1 000 data calls would be refused and fail loudly.
+            "frequencyPerDay": 1000,
         },
         valid_until=datetime.now(UTC) + timedelta(days=90),
     )
