@@ -17,6 +17,8 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +33,16 @@ from mydata_operator.api.parsers import datetime_field
 from mydata_operator.identity.selectors import person_for_user
 
 from . import selectors
+from .auth import READ, WRITE, AppScopeAllows, CitizenAppTokenAuthentication
+
+
+class CitizenApi(APIView):
+    """A citizen API call: a signed-in session, or a citizen's own app with a DPoP-bound
+    token, limited by its scopes (`app_scope`: method -> scope; empty: not for apps)."""
+
+    authentication_classes = [CitizenAppTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated, AppScopeAllows]
+    app_scope: dict[str, str] = {}
 
 
 class CitizenLinkSerializer(serializers.Serializer):
@@ -173,7 +185,9 @@ def _visible_consent(request: Request, consent_id: UUID) -> Consent:
     return consent
 
 
-class ConsentListApi(APIView):
+class ConsentListApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Consents of the signed-in person and of those they act for",
         operation_id="me_consents_list",
@@ -216,7 +230,9 @@ class ConsentListApi(APIView):
         return Response(consent_json(consent), status=201)
 
 
-class ConsentDetailApi(APIView):
+class ConsentDetailApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="One consent",
         operation_id="me_consents_get",
@@ -227,7 +243,7 @@ class ConsentDetailApi(APIView):
         return Response(consent_json(_visible_consent(request, consent_id)))
 
 
-class ConsentChangeApi(APIView):
+class ConsentChangeApi(CitizenApi):
     @extend_schema(
         summary="Change a consent: a new version replaces it",
         request={"application/json": openapi_schema("requests/consent-change.v1")},
@@ -257,7 +273,13 @@ ACTIONS = {
 }
 
 
-class ConsentActionApi(APIView):
+#: What a citizen app's consents:write scope covers (reject answers a request: dashboard only).
+APP_ACTIONS = frozenset({"withdraw", "pause", "resume"})
+
+
+class ConsentActionApi(CitizenApi):
+    app_scope = WRITE
+
     @extend_schema(
         summary="Withdraw, pause, resume or reject a consent",
         operation_id="me_consents_act",
@@ -268,6 +290,8 @@ class ConsentActionApi(APIView):
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
         if action not in ACTIONS:
             raise Http404
+        if action not in APP_ACTIONS and request.auth is not None:
+            raise not_permitted("Citizen apps may pause, resume or withdraw; use the dashboard.")
         consent = _visible_consent(request, consent_id)
         body = request.data if request.data else {}
         schemas.validate("requests/consent-action.v1", body)
@@ -277,7 +301,7 @@ class ConsentActionApi(APIView):
         return Response(consent_json(updated))
 
 
-class ConsentApproveApi(APIView):
+class ConsentApproveApi(CitizenApi):
     @extend_schema(
         summary="Approve a provider's consent request, recording the notice shown",
         request={"application/json": openapi_schema("requests/consent-approve.v1")},
@@ -297,7 +321,9 @@ class ConsentApproveApi(APIView):
         return Response(consent_json(updated))
 
 
-class ConsentHistoryApi(APIView):
+class ConsentHistoryApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Every log entry of a consent, all versions, oldest first",
         responses={200: HistorySerializer, **problem_responses(403, 404)},
@@ -324,7 +350,9 @@ class ConsentHistoryApi(APIView):
         )
 
 
-class ConsentFhirApi(APIView):
+class ConsentFhirApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="The consent as a FHIR R4 Consent resource",
         responses={
@@ -348,7 +376,9 @@ class ConsentFhirApi(APIView):
         return Response(resource, content_type="application/fhir+json")
 
 
-class ConsentReceiptListApi(APIView):
+class ConsentReceiptListApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="The signed receipts of a consent (all versions)",
         responses={200: ReceiptListSerializer, **problem_responses(403, 404)},
@@ -374,7 +404,9 @@ class ConsentReceiptListApi(APIView):
         )
 
 
-class ReceiptDownloadApi(APIView):
+class ReceiptDownloadApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Download one signed receipt (compact JWS, application/jose)",
         responses={
