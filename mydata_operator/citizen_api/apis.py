@@ -196,7 +196,7 @@ class ConsentListApi(CitizenApi):
             OpenApiParameter("status", str, description="Only this status"),
             OpenApiParameter("subject", str, description="Only this subject's (a person id)"),
         ],
-        responses={200: ConsentListSerializer, **problem_responses(403)},
+        responses={200: ConsentListSerializer, **problem_responses(401, 403)},
         tags=["citizen"],
     )
     def get(self, request: Request) -> Response:
@@ -208,7 +208,7 @@ class ConsentListApi(CitizenApi):
         summary="Grant a consent (or a refusal), for oneself or on behalf of another",
         operation_id="me_consents_grant",
         request={"application/json": openapi_schema("requests/consent-grant.v1")},
-        responses={201: ConsentSerializer, **problem_responses(400, 403, 422)},
+        responses={201: ConsentSerializer, **problem_responses(400, 401, 403, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request) -> Response:
@@ -236,7 +236,7 @@ class ConsentDetailApi(CitizenApi):
     @extend_schema(
         summary="One consent",
         operation_id="me_consents_get",
-        responses={200: ConsentSerializer, **problem_responses(403, 404)},
+        responses={200: ConsentSerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -247,7 +247,7 @@ class ConsentChangeApi(CitizenApi):
     @extend_schema(
         summary="Change a consent: a new version replaces it",
         request={"application/json": openapi_schema("requests/consent-change.v1")},
-        responses={201: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={201: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
@@ -284,7 +284,7 @@ class ConsentActionApi(CitizenApi):
         summary="Withdraw, pause, resume or reject a consent",
         operation_id="me_consents_act",
         request={"application/json": openapi_schema("requests/consent-action.v1")},
-        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={200: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
@@ -305,7 +305,7 @@ class ConsentApproveApi(CitizenApi):
     @extend_schema(
         summary="Approve a provider's consent request, recording the notice shown",
         request={"application/json": openapi_schema("requests/consent-approve.v1")},
-        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={200: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     def post(self, request: Request, consent_id: UUID) -> Response:
@@ -326,7 +326,7 @@ class ConsentHistoryApi(CitizenApi):
 
     @extend_schema(
         summary="Every log entry of a consent, all versions, oldest first",
-        responses={200: HistorySerializer, **problem_responses(403, 404)},
+        responses={200: HistorySerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -359,7 +359,7 @@ class ConsentFhirApi(CitizenApi):
             (200, "application/fhir+json"): OpenApiResponse(
                 FhirConsentSerializer, description="A FHIR R4 Consent resource"
             ),
-            **problem_responses(403, 404),
+            **problem_responses(401, 403, 404),
         },
         tags=["citizen"],
     )
@@ -381,7 +381,7 @@ class ConsentReceiptListApi(CitizenApi):
 
     @extend_schema(
         summary="The signed receipts of a consent (all versions)",
-        responses={200: ReceiptListSerializer, **problem_responses(403, 404)},
+        responses={200: ReceiptListSerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -413,7 +413,7 @@ class ReceiptDownloadApi(CitizenApi):
             (200, "application/jose"): OpenApiResponse(
                 str, description="Compact JWS over the receipt"
             ),
-            **problem_responses(403, 404),
+            **problem_responses(401, 403, 404),
         },
         tags=["citizen"],
     )
