@@ -1,6 +1,7 @@
 """Citizens' own apps: PAR + PKCE + DPoP at /o/apps/, scoped tokens on /api/v1/me/, step-up,
 revocation, and never mixed with providers' consent-bound tokens."""
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -361,3 +362,51 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes(citizen_browser: Cli
     assert first.status_code == 200 and first.json()["refresh_token"] != tokens.refresh
     assert refresh(tokens.refresh).status_code == 400
     assert refresh(first.json()["refresh_token"]).status_code == 400  # revoked with it
+
+
+def test_demo_data_registers_a_public_demo_citizen_app(
+    db: Any, tmp_path: Any, settings: Any
+) -> None:
+    from django.core.management import call_command
+
+    settings.TAHTO_KEY_DIR = tmp_path
+    call_command("demo_data", stdout=io.StringIO())
+    call_command("demo_data", stdout=io.StringIO())  # safe to run again
+    profile = ClientProfile.objects.get(application__client_id="demo-citizen-app")
+    assert profile.kind == ClientProfile.Kind.CITIZEN_APP and profile.demo
+    assert profile.application.client_type == Application.CLIENT_PUBLIC
+    assert profile.application.redirect_uris == "http://127.0.0.1:8766/callback"
+
+
+@pytest.mark.usefixtures("citizen_app")
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [
+        ("fi", "Sovellus pyytää lupaa käyttää Tahtoa puolestasi"),
+        ("sv", "En app ber om att få använda Tahto för dig"),
+        ("en", "An app asks to use Tahto for you"),
+    ],
+)
+def test_the_consent_screen_names_the_app_and_scopes_in_each_language(
+    citizen_browser: Client, language: str, heading: str
+) -> None:
+    _, challenge = pkce()
+    pushed = Client().post(
+        "/o/apps/par",
+        {
+            "client_id": APP_ID,
+            "response_type": "code",
+            "redirect_uri": APP_REDIRECT,
+            "scope": READ_WRITE,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    page = citizen_browser.get(
+        "/o/apps/authorize",
+        {"client_id": APP_ID, "request_uri": pushed.json()["request_uri"]},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    text = page.content.decode()
+    assert heading in text and "Oma terveys -sovellus" in text
+    assert text.count("<li>") == 2
