@@ -99,8 +99,8 @@ class Connector:
         key: str,
         at: datetime | None,
     ) -> LogEntry:
-        with transaction.atomic():
-            return log_append(
+        with transaction.atomic(savepoint=False):  # no savepoint: an error ends the flow's
+            return log_append(  # transaction anyway
                 event_type=event,
                 occurred_at=at or timezone.now(),
                 subject_id=subject_id,

@@ -8,15 +8,35 @@ e.g. the recipient rejected the resource as invalid; the OperationOutcome's text
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from .base import ConnectorError
 
 FHIR_JSON = "application/fhir+json"
 _TEMPORARY_STATUS = frozenset({408, 425, 429})
+
+_local = threading.local()
+
+
+def pooled_session() -> requests.Session:
+    """This thread's HTTP session: its connections stay open between requests (keep-alive),
+    so a data call does not open a new TCP connection to Kanta each time. One session per
+    thread, because a requests Session is not documented as safe to share between threads;
+    each keeps at most a few connections per host. No retries here: the connector's error
+    says whether to retry, and the task layer does it."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=4)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _local.session = session
+    return session
 
 
 def _outcome_text(body: Any) -> str:

@@ -361,7 +361,9 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
     The consents it reads stay share-locked until the caller's transaction ends: a caller
     that moves the data and logs the delivery in the same transaction is thereby ordered
     with any withdrawal (pause, expiry, termination) of those consents."""
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (two statements saved per decision): an
+    # error here rolls back the caller's whole transaction, which is what it would want.
+    with transaction.atomic(savepoint=False):
         consents = consents_for_decision_locked(request)
         decision = decide(request, consents, _usage(consents, request.at))
         purpose = request.purpose or _consent_purpose(decision, consents)

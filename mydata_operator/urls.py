@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from mydata_operator.log_api.apis import jwks_view
+from mydata_operator.provider_api.cds import CdsConsentConsultApi, CdsDiscoveryApi
 from mydata_operator.provider_api.oauth_views import ServerMetadataView
 from mydata_operator.security.throttle import ThrottledAuthenticationForm
 from mydata_operator.views import healthz, home
@@ -20,6 +21,9 @@ urlpatterns = [
         name="oauth-authorization-server",
     ),
     path("o/", include("mydata_operator.provider_api.oauth_urls")),
+    # CDS Hooks services live at {base}/cds-services (the spec fixes the path).
+    path("cds-services", CdsDiscoveryApi.as_view(), name="cds-services"),
+    path("cds-services/<str:service_id>", CdsConsentConsultApi.as_view(), name="cds-service"),
     path("admin/", admin.site.urls),
     # Sign-in with the lockout message (mydata_operator.security.throttle); the rest as Django's.
     path(

@@ -14,7 +14,7 @@ from mydata_operator.identity.models import Person, Regulator
 
 __all__ = ["healthz", "home", "not_found"]
 
-API_PREFIXES = ("/api/", "/o/", "/regulator/api/")
+API_PREFIXES = ("/api/", "/o/", "/regulator/api/", "/cds-services")
 
 
 def home(request: HttpRequest) -> HttpResponseBase:

@@ -4,24 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from ..base import ConnectorError
-from ..http import request_json
+from ..http import pooled_session, request_json
 from ..subjects import HETU_SYSTEM
 
 
 class FhirClient:
-    """Search, create (conditional on an identifier) and update, over JSON, at `base_url`."""
+    """Search, create (conditional on an identifier) and update, over JSON, at `base_url`,
+    on this thread's pooled HTTP session (kept-alive connections) unless given another."""
 
-    def __init__(self, base_url: str, timeout: float | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+    ):
         if not base_url:
             raise ConnectorError("no FHIR base URL configured for this counterpart", True)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.session = session or pooled_session()
 
     def search(self, resource_type: str, **params: str) -> list[dict[str, Any]]:
         """Every resource of a searchset Bundle (the stand-in answers in one page)."""
         _, bundle = request_json(
-            "GET", f"{self.base_url}/{resource_type}", params=params, timeout=self.timeout
+            "GET",
+            f"{self.base_url}/{resource_type}",
+            params=params,
+            timeout=self.timeout,
+            session=self.session,
         )
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise ConnectorError(f"search {resource_type} did not answer with a Bundle")
@@ -40,6 +53,7 @@ class FhirClient:
             body=resource,
             headers=headers,
             timeout=self.timeout,
+            session=self.session,
         )
         return _resource(stored)
 
@@ -50,6 +64,7 @@ class FhirClient:
             f"{self.base_url}/{resource['resourceType']}/{resource['id']}",
             body=resource,
             timeout=self.timeout,
+            session=self.session,
         )
         return _resource(stored)
 

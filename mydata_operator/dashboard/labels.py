@@ -170,6 +170,13 @@ ROLES: dict[str, Promise] = {
     "mandate": _("holder of a mandate"),
 }
 
+#: Decisions a provider's system asked for without moving data (the log's `requestedBy`).
+CONSULTS: dict[str, Promise] = {
+    "cds-hooks:patient-consent-consult": _(
+        "A provider's system asked whether it may receive your data"
+    ),
+}
+
 FLOWS: dict[str, Promise] = {
     "provider-access": _("A provider fetched data"),
     "provider-push": _("Self-produced data sent to a provider"),

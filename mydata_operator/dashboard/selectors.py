@@ -353,7 +353,9 @@ def disclosure_row(entry: LogEntry, names: dict[str, str]) -> Disclosure:
         categories=listing(L.labels(L.CATEGORIES, list(categories))),
         purpose=L.label(L.PURPOSES, entry.purpose) if entry.purpose else "",
         reason=L.label(L.REASONS, reason) if reason else "",
-        flow=L.label(L.FLOWS, body.get("flow") or entry.kind),
+        flow=L.label(L.CONSULTS, body["requestedBy"])
+        if body.get("requestedBy") in L.CONSULTS
+        else L.label(L.FLOWS, body.get("flow") or entry.kind),
     )
 
 

@@ -105,12 +105,8 @@ class ConsentTokenAuthentication(BaseAuthentication):
             )
         if scheme.lower() != "dpop" or not value:
             self._refuse(request, "Send Authorization: DPoP <access token>.", "invalid_request")
-        digest = binding.checksum(value)
-        token = (
-            AccessToken.objects.select_related("application", "user")
-            .filter(token_checksum=digest)
-            .first()
-        )
+        # Token, client, provider, consent binding and DPoP key in one indexed query.
+        token = binding.bearer_token_load(value)
         if token is None or not token.is_valid():
             self._refuse(
                 request,
@@ -118,7 +114,7 @@ class ConsentTokenAuthentication(BaseAuthentication):
                 "or its consent ended.",
             )
         assert token is not None
-        jkt = binding.token_jkt(digest)
+        jkt = getattr(token, "tahto_jkt", "")
         if not jkt:
             self._refuse(request, "The access token is not bound to a DPoP key.")
         path = request._request.path

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from oauth2_provider.models import AccessToken
+
 from consents.kinds import KINDS, kind_spec
 from consents.models import Consent
 from consents.policy import Recipient
@@ -71,6 +73,38 @@ def token_jkt(token_value_checksum: str) -> str:
         .first()
         or ""
     )
+
+
+def bearer_token_load(value: str) -> AccessToken | None:
+    """The access token of a bearer value, with its client, the client's provider and the
+    token's consent binding, in one query on unique indexes (the binding's primary key, DOT's
+    token checksum, the client's and provider's keys); `token_context` then reads them
+    without another query. None when the value is no bound access token."""
+    row = (
+        TokenBinding.objects.select_related(
+            "authorization", "access_token__application__provider", "access_token__user"
+        )
+        .filter(token_checksum=checksum(value), kind=TokenBinding.Kind.ACCESS)
+        .first()
+    )
+    if row is None or row.access_token is None:
+        return None
+    token: AccessToken = row.access_token
+    token.tahto_authorization = row.authorization  # type: ignore[attr-defined]  # cached read
+    token.tahto_jkt = row.jkt  # type: ignore[attr-defined]  # the DPoP key it is bound to
+    return token
+
+
+def token_context(token: AccessToken) -> tuple[ConsentAuthorization | None, Provider | None]:
+    """The consent authorization a token is bound to and the provider whose client holds it:
+    as `bearer_token_load` read them, or read now (two queries) for a token loaded otherwise."""
+    authorization = getattr(token, "tahto_authorization", None)
+    if authorization is None:
+        authorization = authorization_for_token(token.token_checksum)
+        provider = Provider.objects.filter(application_id=token.application_id).first()
+        return authorization, provider
+    # Loaded with the token: a client without a provider reads as None (no query).
+    return authorization, getattr(token.application, "provider", None)
 
 
 def tokens_bind(

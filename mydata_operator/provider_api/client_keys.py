@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -37,6 +37,7 @@ from joserfc.jwk import KeySet
 from oauth2_provider.models import Application
 
 from mydata_operator.security.dpop import ALLOWED_ALGS
+from mydata_operator.security.replay import first_use
 
 from .models import ClientJwtUse, ClientKey
 
@@ -224,11 +225,8 @@ def claimed_issuer(token: str) -> str:
 def _jti_use(*, application: Application, jti: str, expires: float, now: dt.datetime) -> None:
     """Record the jti; refuse it if this client used it before (until it expires)."""
     expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
-    try:
-        with transaction.atomic():
-            ClientJwtUse.objects.create(application=application, jti=jti, expires_at=expires_at)
-    except IntegrityError:
-        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti") from None
+    if not first_use(ClientJwtUse, application=application, jti=jti, expires_at=expires_at):
+        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti")
 
 
 def client_jwt_uses_prune(*, now: dt.datetime | None = None) -> int:

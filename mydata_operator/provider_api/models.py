@@ -55,6 +55,18 @@ class TokenBinding(models.Model):
         default="",
         help_text="RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 cnf.jkt)",
     )
+    # DOT's access token of the same checksum, as a join without a column or a constraint
+    # (a refresh token's binding has none, and a revoked token's row is deleted): lets the
+    # bearer check read token, client, provider and consent binding in one indexed query.
+    access_token = models.ForeignObject(
+        "oauth2_provider.AccessToken",
+        on_delete=models.DO_NOTHING,
+        from_fields=["token_checksum"],
+        to_fields=["token_checksum"],
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"{self.kind} token of {self.authorization_id}"

@@ -120,6 +120,11 @@ class ConsentBoundValidator(OAuth2Validator):
             created_at=timezone.now(),
         )
 
+    def _load_access_token(self, token: str) -> Any:
+        # The bearer check: token, client, provider and consent binding in one indexed query
+        # (binding.bearer_token_load); DOT's own read only for a token bound to no consent.
+        return binding.bearer_token_load(token) or super()._load_access_token(token)
+
     def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
         """private_key_jwt only: client_secret_basic and client_secret_post are refused."""
         path = urlsplit(str(request.uri or "")).path or TOKEN_PATH

@@ -193,8 +193,7 @@ def data_search(
     consent's share lock, so a withdrawal waits for calls in flight and calls after it see
     it. `consent_id` is the Consent-ID header, which must name the token's consent.
     """
-    authorization = binding.authorization_for_token(token.token_checksum)
-    provider = Provider.objects.filter(application_id=token.application_id).first()
+    authorization, provider = binding.token_context(token)
     if authorization is None or provider is None:
         raise DataRefused(
             403, "token-not-bound", "Not permitted.", "The token is not bound to a consent."

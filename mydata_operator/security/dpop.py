@@ -23,13 +23,13 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 from .models import DpopProofUse
+from .replay import first_use
 
 #: Signing algorithms FAPI 2.0 allows (Ed25519 is EdDSA's alias), for DPoP proofs and client JWTs.
 ALLOWED_ALGS = ("PS256", "ES256", "EdDSA", "Ed25519")
@@ -147,15 +147,13 @@ def dpop_verify(
         raise DpopInvalid("jti (a unique id, at most 200 characters) is required")
     jkt = key.thumbprint()
     lifetime = settings.TAHTO_DPOP_MAX_AGE_SECONDS + settings.TAHTO_CLIENT_JWT_SKEW_SECONDS
-    try:
-        with transaction.atomic():
-            DpopProofUse.objects.create(
-                jkt=jkt,
-                jti=jti,
-                expires_at=dt.datetime.fromtimestamp(float(iat) + lifetime, tz=dt.UTC),
-            )
-    except IntegrityError:
-        raise DpopInvalid("this proof was used before (jti replay)") from None
+    if not first_use(
+        DpopProofUse,
+        jkt=jkt,
+        jti=jti,
+        expires_at=dt.datetime.fromtimestamp(float(iat) + lifetime, tz=dt.UTC),
+    ):
+        raise DpopInvalid("this proof was used before (jti replay)")
     return str(jkt)
 
 

@@ -25,6 +25,9 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 #: Paths answered with problem+json (the APIs and the OAuth endpoints).
 API_PREFIXES = ("/api/", "/o/token/", "/o/introspect/", "/o/revoke_token/")
+#: Paths whose bodies are limited: the APIs and the CDS Hooks services (which authenticate
+#: with a signed JWT, not a client secret, so they are not among the lockout's paths).
+BODY_LIMIT_PREFIXES = (*API_PREFIXES, "/cds-services")
 
 #: Last-seen is written at most this often (seconds), not on every request.
 SEEN_RESOLUTION = 30
@@ -38,7 +41,7 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIXES):
+        if request.path.startswith(BODY_LIMIT_PREFIXES):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -49,7 +52,9 @@ class BodyLimitMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):
+        if isinstance(exception, RequestDataTooBig) and request.path.startswith(
+            BODY_LIMIT_PREFIXES
+        ):
             return too_large()
         return None
 

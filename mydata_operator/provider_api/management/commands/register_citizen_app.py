@@ -55,9 +55,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{uri}: use https (http only on loopback, for --demo)")
         if options["jwks"]:
             try:
-                client_keys_register(
-                    application=app, jwks=json.loads(options["jwks"].read_text())
-                )
+                client_keys_register(application=app, jwks=json.loads(options["jwks"].read_text()))
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(f"client_id={client_id}\n")

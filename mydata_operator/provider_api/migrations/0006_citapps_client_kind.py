@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provider_api', '0004_fapi_par_dpop'),
+        ('provider_api', '0005_cds_token_binding_access_token'),
         ('security', '0002_citapps_app_grants'),
     ]
 
