@@ -151,14 +151,14 @@ class AppAuthorizationView(LoginRequiredMixin, View):
         self, request: HttpRequest, application: Application, params: dict[str, Any], **extra: Any
     ) -> HttpResponse:
         scopes = citizen_apps.scopes_parse(params.get("scope"))
+        status = extra.pop("status", 200)
         context = {
             "application": application,
             "scopes": [SCOPE_TEXTS[s]() for s in scopes],
-            "request_uri": extra.pop("request_uri"),
             "step_up_needed": not approval_step_up_fresh(request),
             **extra,
         }
-        return render(request, self.template_name, context, status=extra.get("status", 200))
+        return render(request, self.template_name, context, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         application = citizen_app(request.GET.get("client_id"))
@@ -195,16 +195,19 @@ class AppAuthorizationView(LoginRequiredMixin, View):
         ):
             # The request_uri stays open for this citizen's answer (par_complete not yet).
             log.info("app authorization waits for step-up")
-            return render(
+            shown = fapi.par_shown(
+                request_uri=request_uri,
+                client_id=application.client_id,
+                user_id=int(request.user.pk or 0),
+            )
+            if shown is None:
+                return self._error(request, _("This request was answered already or is not yours."))
+            return self._page(
                 request,
-                self.template_name,
-                {
-                    "application": application,
-                    "scopes": [],
-                    "request_uri": request_uri,
-                    "step_up_needed": True,
-                    "step_up_error": _("Enter your password to approve."),
-                },
+                application,
+                shown,
+                request_uri=request_uri,
+                step_up_error=_("Enter your password to approve."),
                 status=403,
             )
         try:

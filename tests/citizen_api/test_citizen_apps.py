@@ -16,6 +16,7 @@ from consents.models import Consent
 from mydata_operator.identity.models import Person
 from mydata_operator.provider_api.models import ClientProfile
 from mydata_operator.security.citizen_apps import app_authorizations_of
+from mydata_operator.security.models import CitizenAppAuthorization
 from tests.conftest import grant
 from tests.provider_api.conftest import (
     DpopKey,
@@ -243,6 +244,7 @@ def test_write_needs_a_fresh_step_up_read_does_not(
 
 @pytest.mark.usefixtures("citizen_app")
 def test_approval_needs_a_fresh_step_up(citizen: Person, frozen_now: datetime) -> None:
+    """A stale session enters the password: wrong is refused, right gives the code."""
     browser = Client()
     assert citizen.user is not None
     browser.force_login(citizen.user)
@@ -252,6 +254,12 @@ def test_approval_needs_a_fresh_step_up(citizen: Person, frozen_now: datetime) -
         assert app_authorizations_of(citizen.user) == []
         answer, _ = app_authorize(browser, READ_WRITE, step_up_password="wrong")
         assert answer.status_code == 403
+        assert answer.content.decode().count("<li>") == 2  # the page still says what it asks
+        assert app_authorizations_of(citizen.user) == []
+        answer, _ = app_authorize(browser, READ_WRITE, step_up_password="aino-pass-1")
+        assert answer.status_code == 302 and "code=" in answer["Location"]
+        granted = CitizenAppAuthorization.objects.get(user=citizen.user)
+        assert granted.step_up_at == frozen_now + timedelta(minutes=10)
 
 
 @pytest.mark.usefixtures("citizen_app")
