@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := mydata_operator.settings
 
-.PHONY: help install run migrate demo worker test test-browser test-services lint format bench clean
+.PHONY: help install run migrate demo worker test test-browser test-services lint format bench bench-core bench-scale bench-profile clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 install: $(STAMP) ## Create .venv and install the service with its development tools
 
@@ -55,8 +60,20 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Run the benchmarks; results go to docs/benchmarks/results-<database>.json
+bench: $(BENCH_STAMP) ## HTTP benchmarks on PostgreSQL with wrk (DATABASE_URL; ~10 min); docs/benchmarks/serving.*
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(BIN)/python bench/serving.py
+
+bench-core: $(STAMP) ## The consent core's benchmarks (log appends, integrator, proofs); results-<database>.json
 	$(BIN)/python bench/run.py
+
+bench-scale: $(BENCH_STAMP) ## Regulator, dashboard and decisions as the log grows (BENCH_SCALE_SIZES); scale.json, PNGs
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/plots.py
+
+bench-profile: $(BENCH_STAMP) ## py-spy over pages on the bench-scale database: PROFILE_URLS, PROFILE_TIMES
+	$(BIN)/py-spy record --format raw --output docs/benchmarks/profile-pages.txt -- \
+	    $(BIN)/python bench/scale.py --profile $${PROFILE_TIMES:-30} $${PROFILE_URLS:-/consents/}
 
 clean: ## Remove the embedded database, keys, broker folder and caches (not .venv)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,6 +29,7 @@ import contextlib
 import logging
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,13 +37,15 @@ from typing import Any
 from uuid import UUID
 
 import rfc8785
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import Count, F, Field
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from . import keys, merkle, treehead
 from .events import EventType
-from .models import LogBatch, LogEntry, LogLeaf, LogNode, TreeHead
+from .models import LogBatch, LogDailyCount, LogEntry, LogLeaf, LogNode, TreeHead
 
 logger = logging.getLogger(__name__)
 
@@ -438,6 +441,7 @@ def _integrate_batch(limit: int, pause: Callable[[int], None] | None = None) -> 
             leaves.append(LogLeaf(seq=seq, entry_id=entry_id, leaf_hash=leaf))
             nodes.extend(LogNode(key=node_key(lv, ix), hash=h) for lv, ix, h in completed)
         LogLeaf.objects.bulk_create(leaves, batch_size=INTEGRATE_BATCH)
+        daily_counts_add(first=size, end=size + len(rows))
         if pause is not None:  # tests: stop here to kill the integrator mid-batch
             pause(len(leaves))
         LogNode.objects.bulk_create(nodes, batch_size=INTEGRATE_BATCH)
@@ -454,6 +458,37 @@ def _integrate_batch(limit: int, pause: Callable[[int], None] | None = None) -> 
         )
         _sign(new_size, root, now)
     return BatchResult(new_size, len(rows))
+
+
+#: The key columns of LogDailyCount, in its unique constraint's order.
+_DAILY_KEY = ("day", "event_type", "kind", "recipient", "outcome")
+
+
+def daily_counts_add(*, first: int, end: int) -> int:
+    """Add the entries with leaf index first … end-1 to LogDailyCount (in the caller's
+    transaction: the integrator's batch). Returns how many count rows it touched."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    groups = (
+        LogEntry._base_manager.filter(leaf__seq__gte=first, leaf__seq__lt=end)
+        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .values_list(*_DAILY_KEY)
+        .annotate(n=Count("id"))
+        .order_by(*_DAILY_KEY)
+    )
+    rows = [list(row) for row in groups]
+    if not rows:
+        return 0
+    table = LogDailyCount._meta.db_table
+    columns = ", ".join(_DAILY_KEY)
+    with connection.cursor() as cur:
+        # One upsert per group (PostgreSQL and SQLite both speak ON CONFLICT): the one
+        # integrator is the only writer, so the increments never race.
+        cur.executemany(
+            f"INSERT INTO {table} ({columns}, entries) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608 - names are the model's own
+            f"ON CONFLICT ({columns}) DO UPDATE SET entries = {table}.entries + excluded.entries",
+            rows,
+        )
+    return len(rows)
 
 
 _local_lock = threading.Lock()

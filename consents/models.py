@@ -254,6 +254,35 @@ class LogBatch(models.Model):
         return f"log of {self.size} entries"
 
 
+class LogDailyCount(models.Model):
+    """Integrated log entries per day and searchable columns, so that the regulator's
+    statistics read one row per day and group instead of every entry of the log.
+
+    Derived data, not part of the log: the integrator adds each batch's counts in the batch's
+    transaction (`consents.log`), so the table always covers exactly the integrated entries
+    and can be recomputed from them. `day` is the entry's day in settings.TIME_ZONE, the
+    zone the regulator's day filters use.
+    """
+
+    day = models.DateField()
+    event_type = models.CharField(max_length=32)  # no choices: new event types need no migration
+    kind = models.CharField(max_length=32, blank=True)
+    recipient = models.CharField(max_length=128, blank=True)
+    outcome = models.CharField(max_length=8, blank=True)
+    entries = models.BigIntegerField(help_text="How many integrated entries have these values")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "event_type", "kind", "recipient", "outcome"],
+                name="logdailycount_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event_type}: {self.entries}"
+
+
 class TreeHead(models.Model):
     """A signed tree head (RFC 6962 TreeHeadSignature, signed with Ed25519). Append-only."""
 

@@ -9,17 +9,20 @@ killed integrator process: tests/services/test_log_integrator.py.)
 
 import json
 import uuid
+import zoneinfo
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consents import log, merkle
 from consents.events import EventType
-from consents.models import LogBatch, LogEntry, LogLeaf, TreeHead
+from consents.models import LogBatch, LogDailyCount, LogEntry, LogLeaf, TreeHead
 
 
 class Crash(Exception):
@@ -43,6 +46,21 @@ def tree_is_right(committed: set[int]) -> None:
         assert bytes(batch.root_hash) == merkle.root_hash(reference.subtree_hash, batch.size)
         signed = TreeHead.objects.get(tree_size=batch.size)
         assert bytes(signed.root_hash) == bytes(batch.root_hash)
+    daily_counts_are_right(entry_ids)
+
+
+def daily_counts_are_right(integrated: list[int]) -> None:
+    """The daily counts hold exactly the integrated entries, each once."""
+    zone = zoneinfo.ZoneInfo(django_settings.TIME_ZONE)
+    expected: Counter[tuple[Any, ...]] = Counter()
+    for e in LogEntry.objects.filter(id__in=integrated):
+        day = e.occurred_at.astimezone(zone).date()
+        expected[(day, e.event_type, e.kind, e.recipient, e.outcome)] += 1
+    counted = {
+        (c.day, c.event_type, c.kind, c.recipient, c.outcome): c.entries
+        for c in LogDailyCount.objects.all()
+    }
+    assert counted == dict(expected)
 
 
 OPS = st.lists(
@@ -340,3 +358,23 @@ def test_integrator_loop_integrates_until_told_to_stop(db: Any) -> None:
     log.log_integrator_run(poll=0.01, stop=lambda: next(rounds, None) is None)
     assert log.log_head().size == 1
     assert TreeHead.objects.filter(tree_size=1).exists()
+
+
+def test_daily_counts_add_each_batch_to_the_day_in_the_service_time_zone(db: Any) -> None:
+    # 23:30 UTC on 1 March is 01:30 on 2 March in Helsinki: counted on the 2nd.
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    with transaction.atomic():
+        for outcome in ("permit", "permit", "deny"):
+            log.log_append(
+                event_type=f"decision.{outcome}",
+                occurred_at=late,
+                recipient="1.2.246.10.1",
+                outcome=outcome,
+                kind="provider-access",
+            )
+    log.log_integrate(batch=2)  # two batches: the second adds to the first's counts
+    rows = sorted(LogDailyCount.objects.values_list("day", "event_type", "outcome", "entries"))
+    assert [(str(d), t, o, n) for d, t, o, n in rows] == [
+        ("2026-03-02", "decision.deny", "deny", 1),
+        ("2026-03-02", "decision.permit", "permit", 2),
+    ]

@@ -76,3 +76,29 @@ def test_pages_speak_finnish_and_swedish(regulator: Any, populated: int) -> None
         text = client.get("/regulator/").content.decode()
         assert f'<html lang="{language}">' in text
         assert heading in text
+
+
+def test_statistics_read_the_daily_counts_unless_a_subject_is_named(
+    populated: int, citizen: Any
+) -> None:
+    from consents.models import LogDailyCount
+
+    before = statistics(LogFilter())
+    # The integrator's counts are what the statistics group (not every entry): a count
+    # changed behind its back shows, and a subject's statistics still count the entries.
+    row = LogDailyCount.objects.get(event_type="decision.permit")
+    LogDailyCount.objects.filter(pk=row.pk).update(entries=row.entries + 41)
+    assert statistics(LogFilter()).decisions == [(PROVIDER_OID, "Terveys Oy", 42, 1)]
+    assert before.decisions == [(PROVIDER_OID, "Terveys Oy", 1, 1)]
+    assert statistics(LogFilter(subject_id=citizen.id)).decisions == before.decisions
+
+
+def test_a_range_not_at_midnight_counts_the_entries(populated: int) -> None:
+    from datetime import UTC, datetime
+
+    from consents.models import LogDailyCount
+
+    LogDailyCount.objects.all().delete()
+    f = LogFilter(time_from=datetime(2026, 3, 1, 12, tzinfo=UTC))
+    assert statistics(f).decisions == [(PROVIDER_OID, "Terveys Oy", 1, 1)]
+    assert statistics(LogFilter()).decisions == []

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`, `make bench-core`, `make bench-scale`; never part of `make test`."""
