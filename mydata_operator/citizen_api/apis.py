@@ -20,6 +20,8 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +37,16 @@ from mydata_operator.identity.selectors import person_for_user
 from mydata_operator.security.stepup import step_up_api
 
 from . import selectors
+from .auth import READ, WRITE, AppScopeAllows, CitizenAppTokenAuthentication
+
+
+class CitizenApi(APIView):
+    """A citizen API call: a signed-in session, or a citizen's own app with a DPoP-bound
+    token, limited by its scopes (`app_scope`: method -> scope; empty: not for apps)."""
+
+    authentication_classes = [CitizenAppTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated, AppScopeAllows]
+    app_scope: dict[str, str] = {}
 
 
 class CitizenLinkSerializer(serializers.Serializer):
@@ -177,7 +189,9 @@ def _visible_consent(request: Request, consent_id: UUID) -> Consent:
     return consent
 
 
-class ConsentListApi(APIView):
+class ConsentListApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Consents of the signed-in person and of those they act for",
         operation_id="me_consents_list",
@@ -186,7 +200,7 @@ class ConsentListApi(APIView):
             OpenApiParameter("status", str, description="Only this status"),
             OpenApiParameter("subject", str, description="Only this subject's (a person id)"),
         ],
-        responses={200: ConsentListSerializer, **problem_responses(403)},
+        responses={200: ConsentListSerializer, **problem_responses(401, 403)},
         tags=["citizen"],
     )
     def get(self, request: Request) -> Response:
@@ -198,7 +212,7 @@ class ConsentListApi(APIView):
         summary="Grant a consent (or a refusal), for oneself or on behalf of another",
         operation_id="me_consents_grant",
         request={"application/json": openapi_schema("requests/consent-grant.v1")},
-        responses={201: ConsentSerializer, **problem_responses(400, 403, 422)},
+        responses={201: ConsentSerializer, **problem_responses(400, 401, 403, 422)},
         tags=["citizen"],
     )
     @step_up_api
@@ -221,22 +235,24 @@ class ConsentListApi(APIView):
         return Response(consent_json(consent), status=201)
 
 
-class ConsentDetailApi(APIView):
+class ConsentDetailApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="One consent",
         operation_id="me_consents_get",
-        responses={200: ConsentSerializer, **problem_responses(403, 404)},
+        responses={200: ConsentSerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
         return Response(consent_json(_visible_consent(request, consent_id)))
 
 
-class ConsentChangeApi(APIView):
+class ConsentChangeApi(CitizenApi):
     @extend_schema(
         summary="Change a consent: a new version replaces it",
         request={"application/json": openapi_schema("requests/consent-change.v1")},
-        responses={201: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={201: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     @step_up_api
@@ -263,18 +279,26 @@ ACTIONS = {
 }
 
 
-class ConsentActionApi(APIView):
+#: What a citizen app's consents:write scope covers (reject answers a request: dashboard only).
+APP_ACTIONS = frozenset({"withdraw", "pause", "resume"})
+
+
+class ConsentActionApi(CitizenApi):
+    app_scope = WRITE
+
     @extend_schema(
         summary="Withdraw, pause, resume or reject a consent",
         operation_id="me_consents_act",
         request={"application/json": openapi_schema("requests/consent-action.v1")},
-        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={200: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     @step_up_api
     def post(self, request: Request, consent_id: UUID, action: str) -> Response:
         if action not in ACTIONS:
             raise Http404
+        if action not in APP_ACTIONS and request.auth is not None:
+            raise not_permitted("Citizen apps may pause, resume or withdraw; use the dashboard.")
         consent = _visible_consent(request, consent_id)
         body = request.data if request.data else {}
         schemas.validate("requests/consent-action.v1", body)
@@ -284,11 +308,11 @@ class ConsentActionApi(APIView):
         return Response(consent_json(updated))
 
 
-class ConsentApproveApi(APIView):
+class ConsentApproveApi(CitizenApi):
     @extend_schema(
         summary="Approve a provider's consent request, recording the notice shown",
         request={"application/json": openapi_schema("requests/consent-approve.v1")},
-        responses={200: ConsentSerializer, **problem_responses(400, 403, 404, 409, 422)},
+        responses={200: ConsentSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
         tags=["citizen"],
     )
     @step_up_api
@@ -305,10 +329,12 @@ class ConsentApproveApi(APIView):
         return Response(consent_json(updated))
 
 
-class ConsentHistoryApi(APIView):
+class ConsentHistoryApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Every log entry of a consent, all versions, oldest first",
-        responses={200: HistorySerializer, **problem_responses(403, 404)},
+        responses={200: HistorySerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -332,14 +358,16 @@ class ConsentHistoryApi(APIView):
         )
 
 
-class ConsentFhirApi(APIView):
+class ConsentFhirApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="The consent as a FHIR R4 Consent resource",
         responses={
             (200, "application/fhir+json"): OpenApiResponse(
                 FhirConsentSerializer, description="A FHIR R4 Consent resource"
             ),
-            **problem_responses(403, 404),
+            **problem_responses(401, 403, 404),
         },
         tags=["citizen"],
     )
@@ -356,10 +384,12 @@ class ConsentFhirApi(APIView):
         return Response(resource, content_type="application/fhir+json")
 
 
-class ConsentReceiptListApi(APIView):
+class ConsentReceiptListApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="The signed receipts of a consent (all versions)",
-        responses={200: ReceiptListSerializer, **problem_responses(403, 404)},
+        responses={200: ReceiptListSerializer, **problem_responses(401, 403, 404)},
         tags=["citizen"],
     )
     def get(self, request: Request, consent_id: UUID) -> Response:
@@ -382,14 +412,16 @@ class ConsentReceiptListApi(APIView):
         )
 
 
-class ReceiptDownloadApi(APIView):
+class ReceiptDownloadApi(CitizenApi):
+    app_scope = READ
+
     @extend_schema(
         summary="Download one signed receipt (compact JWS, application/jose)",
         responses={
             (200, "application/jose"): OpenApiResponse(
                 str, description="Compact JWS over the receipt"
             ),
-            **problem_responses(403, 404),
+            **problem_responses(401, 403, 404),
         },
         tags=["citizen"],
     )

@@ -16,6 +16,7 @@ urlpatterns = [
     path("requests/<uuid:consent_id>/", views.request_answer, name="request"),
     path("offers/", views.offers, name="offers"),
     path("security/", views.security, name="security"),
+    path("security/apps/<uuid:authorization_id>/revoke/", views.app_revoke, name="app-revoke"),
     path("receipts/verify/", views.receipt_verify_view, name="receipt-verify"),
     path("receipts/<uuid:receipt_id>.jws", views.receipt_download, name="receipt"),
     path("receipts/<uuid:receipt_id>/", views.receipt_page, name="receipt-page"),

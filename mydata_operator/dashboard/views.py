@@ -31,6 +31,7 @@ from consents.receipts import ReceiptInvalid, receipt_verify
 from consents.states import TRANSITIONS, Status
 from mydata_operator.identity.models import Person
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.citizen_apps import app_authorization_revoke, app_authorizations_of
 from mydata_operator.security.stepup import step_up_next
 
 from . import labels as L
@@ -851,6 +852,7 @@ def security(request: HttpRequest, person: Person) -> HttpResponse:
             "step_up_form": step_up_form,
             "needs_step_up": not step_up_fresh(request),
             "next": back,
+            "apps": app_authorizations_of(user),
         },
     )
 
@@ -875,3 +877,16 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
 def accessibility_statement(request: HttpRequest) -> HttpResponse:
     """The accessibility statement (saavutettavuusseloste) Finnish public services must keep."""
     return render(request, "dashboard/accessibility.html")
+
+
+@citizen_required
+@require_http_methods(["POST"])
+def app_revoke(request: HttpRequest, person: Person, authorization_id: UUID) -> HttpResponse:
+    """Revoke an app the citizen authorized: its tokens stop working at once. No step-up:
+    taking access away must be as easy as it can be."""
+    if not app_authorization_revoke(
+        user=person.user, authorization_id=authorization_id, at=timezone.now()
+    ):
+        raise Http404
+    messages.success(request, _("The app can no longer use Tahto for you."))
+    return redirect("dashboard:security")

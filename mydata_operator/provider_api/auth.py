@@ -23,10 +23,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from mydata_operator.identity.models import Provider
+from mydata_operator.security.dpop import DpopInvalid, dpop_nonce, dpop_verify
 
 from . import binding
 from .client_keys import ClientJwtInvalid, client_assertion_audiences, client_jwt_verify
-from .dpop import DpopInvalid, dpop_nonce, dpop_verify
 
 log = logging.getLogger("tahto.provider_api")
 

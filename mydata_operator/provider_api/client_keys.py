@@ -36,11 +36,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from oauth2_provider.models import Application
 
+from mydata_operator.security.dpop import ALLOWED_ALGS
+from mydata_operator.security.replay import first_use
+
 from .models import ClientJwtUse, ClientKey
-from .replay import first_use
 
 #: What FAPI 2.0 allows for signatures (Security Profile §5.4.1), by JWS name.
-ALLOWED_ALGS = ("PS256", "ES256", "EdDSA", "Ed25519")
 
 #: RFC 7523 §2.2: the client_assertion_type of private_key_jwt.
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

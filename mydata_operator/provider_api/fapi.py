@@ -123,6 +123,19 @@ def par_complete(*, request_uri: str, client_id: str, user_id: int, at: datetime
     return dict(pushed.parameters)
 
 
+def par_shown(*, request_uri: str, client_id: str, user_id: int) -> dict[str, Any] | None:
+    """The parameters of a request this citizen has open and not yet answered (to show the
+    page again, e.g. after a failed step-up); None otherwise. Changes nothing."""
+    try:
+        reference = _reference(request_uri)
+    except ParInvalid:
+        return None
+    pushed = PushedAuthorizationRequest.objects.filter(
+        reference_checksum=reference, client_id=client_id, used_by=user_id, completed_at=None
+    ).first()
+    return dict(pushed.parameters) if pushed is not None else None
+
+
 def pushed_prune(*, now: datetime) -> int:
     """Forget pushed requests an hour after they expired."""
     deleted, _ = PushedAuthorizationRequest.objects.filter(

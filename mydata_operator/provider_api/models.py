@@ -136,13 +136,28 @@ class ClientProfile(models.Model):
 
     `demo`: the client of a demo provider (made by demo_data or `register_provider --demo`):
     it may use an http loopback redirect URI. Every other client must use https. No client
-    gets loopback port relaxation: redirect URIs match exactly."""
+    gets loopback port relaxation: redirect URIs match exactly.
+
+    `kind`: a provider client gets consent-bound tokens at /o/token/ for the provider API; a
+    citizen app gets tokens at /o/apps/token for the citizen API (/api/v1/me/...). Each token
+    endpoint and each API accepts only its own kind."""
 
     application = models.OneToOneField(
         "oauth2_provider.Application", on_delete=models.CASCADE, related_name="tahto_profile"
     )
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", "A provider's client: consent-bound tokens for its data API"
+        CITIZEN_APP = "citizen-app", "A citizen's own app: the citizen API, for that citizen"
+
     demo = models.BooleanField(
         default=False, help_text="A demo client: http://127.0.0.1 redirect URIs allowed"
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.PROVIDER,
+        help_text="Which tokens the client may get; a client is one kind, never both",
     )
 
     def __str__(self) -> str:
@@ -168,17 +183,3 @@ class PushedAuthorizationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"pushed request of {self.client_id}"
-
-
-class DpopProofUse(models.Model):
-    """A DPoP proof's `jti` for one key (RFC 9449 §11.1), kept until the proof is too old."""
-
-    jkt = models.CharField(max_length=64)
-    jti = models.CharField(max_length=200)
-    expires_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["jkt", "jti"], name="dpop_jti_once")]
-
-    def __str__(self) -> str:
-        return f"dpop jti {self.jti}"

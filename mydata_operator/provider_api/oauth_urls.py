@@ -9,7 +9,7 @@ from oauth2_provider import views as dot_views
 
 from mydata_operator.security.clients import token_rate_limited
 
-from . import oauth_views
+from . import app_oauth_views, oauth_views
 
 app_name = "oauth2_provider"
 
@@ -24,4 +24,12 @@ urlpatterns = [
     path("token/", token_rate_limited(_view(oauth_views.DpopTokenView)), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth_views.ConsentIntrospectionView.as_view(), name="introspect"),
+    # Citizens' own apps: their own endpoints, their own tokens (for /api/v1/me/ only).
+    path(
+        "apps/par",
+        token_rate_limited(_view(app_oauth_views.AppPushedAuthorizationView)),
+        name="app-par",
+    ),
+    path("apps/authorize", app_oauth_views.AppAuthorizationView.as_view(), name="app-authorize"),
+    path("apps/token", token_rate_limited(_view(app_oauth_views.AppTokenView)), name="app-token"),
 ]

@@ -32,10 +32,10 @@ from oauthlib.oauth2 import InvalidRequestError, Server
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, UnsupportedResponseTypeError
 
 from mydata_operator.identity.models import Provider
+from mydata_operator.security.dpop import DpopInvalid, dpop_verify
 
 from . import binding, fapi, tokens
 from .client_keys import ClientJwtInvalid, client_assertion_verify
-from .dpop import DpopInvalid, dpop_verify
 from .models import ConsentAuthorization
 
 TOKEN_PATH = "/o/token/"  # noqa: S105 - a URL path, not a secret

@@ -43,14 +43,14 @@ from consents.states import Status
 from mydata_operator.api.access import representations_of
 from mydata_operator.identity.models import Provider
 from mydata_operator.identity.selectors import person_for_user
+from mydata_operator.security.dpop import ALLOWED_ALGS, dpop_nonce
 from mydata_operator.security.stepup import step_up_record, stepup_required
 
 from . import binding, fapi, tokens
 from . import services as provider_services
 from .auth import ProviderPrincipal
 from .authorization import ConsentDetails, DetailsError, consent_for_authorization, details_parse
-from .client_keys import ALLOWED_ALGS, ClientJwtInvalid, client_assertion_verify
-from .dpop import dpop_nonce
+from .client_keys import ClientJwtInvalid, client_assertion_verify
 from .models import PendingConsentRequest
 from .notice import category_names, kind_name, notice_language, notice_text, purpose_name
 

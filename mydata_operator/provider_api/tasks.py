@@ -3,7 +3,9 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import client_keys, dpop, fapi, tokens
+from mydata_operator.security import dpop
+
+from . import client_keys, fapi, tokens
 
 
 @shared_task(acks_late=True)

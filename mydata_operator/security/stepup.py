@@ -26,6 +26,8 @@ from rest_framework.response import Response
 
 from mydata_operator.api.problems import problem
 
+from .citizen_apps import AppAccess
+
 SESSION_KEY = "tahto_step_up_at"
 
 #: The problem code (and last part of the problem type URI) of a refused stale session.
@@ -56,7 +58,12 @@ def step_up_fresh(request: HttpRequest) -> bool:
 
 def stepup_required(request: HttpRequest) -> bool:
     """True when a consent may not be changed on this request before the person confirms it
-    is them again (no proof in the session, or the last one is older than the window)."""
+    is them again (no proof in the session, or the last one is older than the window). For a
+    citizen app's token (the API's `request.auth`), the proof is the step-up its grant was
+    approved with."""
+    access = getattr(request, "auth", None)
+    if isinstance(access, AppAccess):
+        return not access.step_up_fresh(timezone.now())
     return not step_up_fresh(request)
 
 

@@ -51,7 +51,9 @@ def citizen_object(owner: str, ok: str | int = OK) -> Outcomes:
 
 
 # --- The citizen API (session): not signed in or not a citizen is 403 problem+json.
-_NO_SESSION = {"anonymous": 403, "provider_a": 403, "provider_b": 403}
+# Providers send their own credentials, which the citizen API does not take: 401 (a citizen
+# app's DPoP token is the only Authorization it reads).
+_NO_SESSION = {"anonymous": 403, "provider_a": 401, "provider_b": 401}
 CITIZEN_API = personas(OK, **_NO_SESSION, regulator=403, staff=403)
 
 
@@ -167,6 +169,13 @@ TABLE: dict[str, dict[str, Any]] = {
         "POST": personas(MOVED, **_NOT_SIGNED_IN, **_NOT_CITIZENS),
     },
     "dashboard:disclosures": {"GET": CITIZEN_PAGE},
+    # An app authorization of nobody here: 404 for every citizen (the owner's revoke is in
+    # tests/citizen_api/test_citizen_apps.py).
+    "dashboard:app-revoke": {
+        "kwargs": {"authorization_id": "00000000-0000-4000-8000-000000000000"},
+        "GET": personas(405, **_NOT_SIGNED_IN, **_NOT_CITIZENS),
+        "POST": personas(404, **_NOT_SIGNED_IN, **_NOT_CITIZENS),
+    },
     # --- Pages for everyone
     "dashboard:privacy": {"GET": EVERYONE},
     "dashboard:accessibility": {"GET": EVERYONE},
@@ -291,6 +300,13 @@ TABLE: dict[str, dict[str, Any]] = {
     },
     # PAR authenticates the client in the form body (private_key_jwt); none is sent here.
     "oauth2_provider:par": {"GET": NO_METHOD, "POST": personas(401)},
+    # --- Citizens' own apps (their tests: tests/citizen_api/test_citizen_apps.py)
+    "oauth2_provider:app-par": {"GET": NO_METHOD, "POST": personas(401)},
+    "oauth2_provider:app-authorize": {
+        "GET": personas(400, **_NOT_SIGNED_IN),
+        "POST": personas(400, **_NOT_SIGNED_IN),
+    },
+    "oauth2_provider:app-token": {"GET": NO_METHOD, "POST": personas(401)},
     "cds-services": {"GET": EVERYONE},  # CDS Hooks discovery is public
     "cds-service": {
         "kwargs": {"service_id": "patient-consent-consult"},

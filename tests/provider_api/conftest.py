@@ -26,7 +26,7 @@ from consents import services
 from consents.models import Consent
 from mydata_operator.identity.models import Person, Provider
 from mydata_operator.provider_api.client_keys import ASSERTION_TYPE, client_keys_register
-from mydata_operator.provider_api.dpop import access_token_hash
+from mydata_operator.security.dpop import access_token_hash
 from tests.conftest import COUNTY_OID, PROVIDER_OID, provider_sharing_scope
 
 REDIRECT = "https://provider.example/callback"

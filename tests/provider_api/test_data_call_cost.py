@@ -17,8 +17,7 @@ from tests.provider_api.test_data_access import fetch, token_for
 #: INSERT … ON CONFLICT DO NOTHING without a savepoint), the call's transaction (savepoint
 #: and release, 2), the decision (consents read, entry appended: 2; PostgreSQL also takes the
 #: consent lock: 1), the subject's identity code for Kanta (1), the delivery entry (1).
-# +1 since every provider-sharing consent has a daily limit (the default when its scope names none):
-# the permits of the last 24 hours are counted.
+#: The daily limit (the default one when the scope names none) counts the last day's permits (1).
 DATA_CALL_STATEMENTS = {"sqlite": 9, "postgresql": 10}
 
 

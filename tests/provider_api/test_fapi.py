@@ -11,8 +11,8 @@ from oauth2_provider.models import Application, Grant
 
 from consents.models import Consent
 from consents.states import Status
-from mydata_operator.provider_api.dpop import dpop_nonce
 from mydata_operator.provider_api.models import ClientProfile
+from mydata_operator.security.dpop import dpop_nonce
 from tests.fixtures.kanta import KantaStandIn
 from tests.provider_api.conftest import (
     REDIRECT,
@@ -522,9 +522,10 @@ def test_old_pushed_requests_and_proof_ids_are_forgotten(
 
     from django.utils import timezone
 
-    from mydata_operator.provider_api.dpop import dpop_uses_prune
     from mydata_operator.provider_api.fapi import pushed_prune
-    from mydata_operator.provider_api.models import DpopProofUse, PushedAuthorizationRequest
+    from mydata_operator.provider_api.models import PushedAuthorizationRequest
+    from mydata_operator.security.dpop import dpop_uses_prune
+    from mydata_operator.security.models import DpopProofUse
 
     _, challenge = pkce()
     push(

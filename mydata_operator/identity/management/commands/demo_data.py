@@ -48,6 +48,10 @@ DEMO_PASSWORD = "tahto-demo-{username}"  # noqa: S105 - demo accounts, listed in
 DEMO_CLIENT_SECRET = "demo-secret-{client_id}"  # noqa: S105 - never accepted, see above
 
 
+DEMO_CITIZEN_APP = "demo-citizen-app"
+DEMO_CITIZEN_APP_REDIRECT = "http://127.0.0.1:8766/callback"
+
+
 class Command(BaseCommand):
     help = "Create demo citizens, a guardian with a child, providers, a regulator and consents."
 
@@ -92,6 +96,15 @@ class Command(BaseCommand):
             )
         # Their key pairs for private_key_jwt (private halves under TAHTO_KEY_DIR/clients/).
         call_command("demo_provider_keys", *(client_id for *_, client_id in PROVIDERS))
+        # A citizen's own app (public: PKCE and DPoP, no secret), for tools/citizen_app.py.
+        call_command(
+            "register_citizen_app",
+            DEMO_CITIZEN_APP,
+            name="Oma terveys (demo)",
+            redirect_uri=[DEMO_CITIZEN_APP_REDIRECT],
+            demo=True,
+            stdout=self.stdout,
+        )
         regulator_user, created = users.get_or_create(username="valvoja")
         if created:
             regulator_user.set_password(DEMO_PASSWORD.format(username="valvoja"))

@@ -8,7 +8,9 @@ A proof is a JWT the client signs with its DPoP key and sends in the `DPoP` head
 `ath` (base64url SHA-256 of the access token, at resource calls) and `nonce` (when
 TAHTO_DPOP_NONCE_REQUIRED: the value of our last `DPoP-Nonce` header).
 
-Tokens are bound to the key's RFC 7638 thumbprint (`cnf.jkt`, kept in `TokenBinding.jkt`).
+Tokens are bound to the key's RFC 7638 thumbprint (`cnf.jkt`): provider tokens in
+`TokenBinding.jkt`, citizen-app tokens in `CitizenAppToken.jkt`. Shared by both faces, so
+it lives here, below them.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
-from .client_keys import ALLOWED_ALGS
 from .models import DpopProofUse
 from .replay import first_use
+
+#: Signing algorithms FAPI 2.0 allows (Ed25519 is EdDSA's alias), for DPoP proofs and client JWTs.
+ALLOWED_ALGS = ("PS256", "ES256", "EdDSA", "Ed25519")
 
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
 
