@@ -67,9 +67,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mydata_operator.settings")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
 
 PROVIDER_OID = "1.2.246.10.1234567.10.0"  # Terveys Oy in demo_data
-CLIENT_ID, CLIENT_SECRET = "bench-terveys", "bench-secret-" + uuid.uuid4().hex
-REDIRECT = "http://127.0.0.1:9/callback"
+CLIENT_ID = "bench-terveys"
+REDIRECT = "https://provider.example/callback"  # never followed: the bench reads Location
 TRIVIAL = "/.well-known/jwks.json"
+CDS_PATH = "/cds-services/patient-consent-consult"
+#: DPoP proofs and client JWTs are generated just before each wrk run and must still be
+#: fresh at its end: 60 s (the server's default TAHTO_DPOP_MAX_AGE_SECONDS) covers a run of
+#: up to 15 s plus the generation (at most LINES_MAX lines, about 4000 a second). Longer
+#: runs raise it for the bench's server only (TAHTO_DPOP_MAX_AGE_SECONDS = SECONDS + 45).
+FRESH_SECONDS = max(60, SECONDS + 45)
+#: Single-use lines generated per run: LINES_FACTOR times the previous run's requests of the
+#: endpoint (for its first run, the trivial endpoint's requests: an upper bound), at least
+#: LINES_MIN, at most LINES_MAX.
+LINES_FACTOR, LINES_MIN, LINES_MAX = 3.0, 300, int(os.environ.get("BENCH_LINES_MAX", "60000"))
 
 
 # --- Credentials: the one place that knows how a provider and a citizen authenticate -------
@@ -77,25 +87,55 @@ TRIVIAL = "/.well-known/jwks.json"
 
 @dataclass
 class Credentials:
-    token: str  # a consent-bound access token of the provider
-    basic: str  # the provider client's HTTP Basic credentials (introspection)
+    client: Any  # tools.fapi_client.FapiClient: the provider's keys (private_key_jwt, DPoP)
+    token: str  # a consent-bound, DPoP-bound access token of the provider
     session: str  # the citizen's session cookie value
+    url: str  # the bench server's public URL (TAHTO_PUBLIC_URL): htu and aud name it
+
+
+_CLIENT: list[Any] = []  # the one FapiClient of this bench (its key is registered)
+
+
+def _fapi() -> Any:
+    """tools/fapi_client.py, the provider client the docs show (a script, not a package:
+    loaded by path, as its end-to-end test does)."""
+    import importlib.util
+
+    if "fapi_client" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "fapi_client", ROOT / "tools" / "fapi_client.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["fapi_client"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["fapi_client"]
+
+
+def fapi_client() -> Any:
+    """The provider's FAPI client: its private_key_jwt key registered for CLIENT_ID."""
+    if not _CLIENT:
+        from joserfc.jwk import ECKey
+
+        key = ECKey.generate_key("P-256", private=True)
+        _CLIENT.append(
+            _fapi().FapiClient(base=os.environ["TAHTO_PUBLIC_URL"], client_id=CLIENT_ID, key=key)
+        )
+    return _CLIENT[0]
 
 
 def provider_token() -> str:
-    """A fresh consent-bound access token, obtained as the tests do: the provider asks for a
-    consent, the citizen allows it on the authorize page (PKCE, authorization_details), the
-    provider exchanges the code. Swap this function when the token flow changes (DPoP, PAR,
-    private_key_jwt): nothing else in the bench knows how a token is made."""
-    import base64
-    import hashlib
-    import secrets
-
+    """A fresh consent-bound, DPoP-bound access token, obtained as a provider does at FAPI 2.0
+    (tools/fapi_client.py over HTTP against the bench's server): the provider asks for a
+    consent, pushes the authorization request (PAR, private_key_jwt, PKCE), the citizen
+    allows it on the authorize page (in-process, signed in), the provider exchanges the code
+    with a DPoP proof. Nothing else in the bench knows how a token is made."""
     from django.test import Client
 
     from consents import services
     from mydata_operator.identity.models import Person
 
+    client = fapi_client()
     aino = Person.objects.get(user__username="aino")
     consent = services.consent_request(
         subject_id=aino.id,
@@ -105,55 +145,55 @@ def provider_token() -> str:
             "recipient": {"organisation": PROVIDER_OID, "name": "Terveys Oy"},
             "dataCategories": ["conditions", "medications"],
             "purpose": "care",
+            # The most a consent may allow (the default is 100 a day): a fresh consent per
+            # run, so a run of more than 1 000 data calls would be refused and fail loudly.
+            "frequencyPerDay": 1000,
         },
         valid_until=datetime.now(UTC) + timedelta(days=90),
     )
+    authorize_url, verifier = client.push(redirect_uri=REDIRECT, consent_id=str(consent.id))
     browser = Client()
     assert aino.user is not None
     browser.force_login(aino.user)
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    )
-    details = json.dumps([{"type": "tahto_consent", "consentId": str(consent.id)}])
-    params = {
-        "response_type": "code",
-        "client_id": CLIENT_ID,
-        "redirect_uri": REDIRECT,
-        "state": "bench",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "authorization_details": details,
-    }
-    page = browser.get("/o/authorize/", params)
+    parts = urlparse(authorize_url)
+    page = browser.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
     assert page.status_code == 200, page.content[:500]
     form = page.context["form"]
     data = {k: v for k, v in form.initial.items() if v is not None}
     data["allow"] = "true"
-    answer = browser.post("/o/authorize/", data)
+    answer = browser.post(parts.path, data)
     assert answer.status_code == 302, answer.content[:500]
-    code = parse_qs(urlparse(answer["Location"]).query)["code"][0]
-    resp = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=_basic(),
+    token = client.exchange(
+        redirect_url=answer["Location"], redirect_uri=REDIRECT, verifier=verifier
     )
-    assert resp.status_code == 200, resp.content[:500]
-    return str(resp.json()["access_token"])
+    assert token["token_type"] == "DPoP", token  # noqa: S105 - a token type, not a secret
+    return str(token["access_token"])
 
 
-def _basic() -> str:
-    import base64
+def _register_client() -> None:
+    """The bench's provider client: Terveys Oy with the bench key for private_key_jwt."""
+    from oauth2_provider.models import get_application_model
 
-    return "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    from mydata_operator.identity.models import Provider
+    from mydata_operator.provider_api.client_keys import client_keys_register
+
+    app = get_application_model().objects.create(
+        client_id=CLIENT_ID,
+        client_secret=uuid.uuid4().hex,  # not used: private_key_jwt only
+        name="Terveys Oy (bench)",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris=REDIRECT,
+        algorithm="",
+    )
+    provider = Provider.objects.get(organisation_id=PROVIDER_OID)
+    provider.application = app
+    provider.save()
+    public = dict(fapi_client().key.as_dict(private=False), kid=fapi_client().kid)
+    client_keys_register(application=app, jwks={"keys": [public]})
 
 
-def credentials() -> Credentials:
+def citizen_session() -> str:
     from django.test import Client
 
     from mydata_operator.identity.models import Person
@@ -162,19 +202,12 @@ def credentials() -> Credentials:
     user = Person.objects.get(user__username="aino").user
     assert user is not None
     browser.force_login(user)
-    try:
-        token = provider_token()
-    except (AssertionError, KeyError) as exc:
-        # The token flow changed under the bench (FAPI 2.0: PAR, private_key_jwt, DPoP with a
-        # fresh proof per request, which a static wrk header cannot carry): the rows that need
-        # a token then report the status they got instead of a figure.
-        TOKEN_PROBLEMS.append(f"no provider token: {exc!r}"[:300])
-        token = "none"  # noqa: S105 - not a credential: a token the server will refuse
-    return Credentials(token, _basic(), browser.cookies["sessionid"].value)
+    return str(browser.cookies["sessionid"].value)
 
 
-#: Why no token could be obtained, if so (written to the results).
-TOKEN_PROBLEMS: list[str] = []
+def credentials(session: str) -> Credentials:
+    """A fresh provider token (tokens live 300 s: one per endpoint run) and the session."""
+    return Credentials(fapi_client(), provider_token(), session, os.environ["TAHTO_PUBLIC_URL"])
 
 
 def _setup_database() -> None:
@@ -195,59 +228,174 @@ def _drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
 
 
-def _register_client() -> None:
-    from oauth2_provider.models import get_application_model
-
-    from mydata_operator.identity.models import Provider
-
-    app = get_application_model().objects.create(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        name="Terveys Oy (bench)",
-        client_type="confidential",
-        authorization_grant_type="authorization-code",
-        redirect_uris=REDIRECT,
-        algorithm="",
-    )
-    provider = Provider.objects.get(organisation_id=PROVIDER_OID)
-    provider.application = app
-    provider.save()
-
-
 # --- The endpoints ---------------------------------------------------------------------------
 
 
 @dataclass
 class Endpoint:
+    """One measured request. `headers` are the same for every request; `fresh` makes the
+    single-use parts of one request (values of the `fresh_headers`, then the body if
+    `fresh_body`): DPoP proofs and client JWTs may be used once, so wrk reads one
+    pre-generated line per request."""
+
     name: str
     method: str
     path: str
     goal: float | None  # at least this share of the trivial endpoint's requests/s
     headers: Any  # Credentials -> dict
-    body: Any = None  # Credentials -> str
+    fresh_headers: tuple[str, ...] = ()
+    fresh_body: bool = False
+    fresh: Any = None  # Credentials -> list[str]
 
-    def lua(self, creds: Credentials) -> str:
-        lines = [f'wrk.method = "{self.method}"']
-        for key, value in self.headers(creds).items():
-            lines.append(f'wrk.headers["{key}"] = "{value}"')
-        if self.body is not None:
-            lines.append(f"wrk.body = {json.dumps(self.body(creds))}")
-        return "\n".join(lines) + "\n"
+    @property
+    def single_use(self) -> bool:
+        return self.fresh is not None
+
+    def lines(self, creds: Credentials, count: int, path: Path) -> float:
+        """Write `count` single-use request lines; return the seconds it took."""
+        start = time.perf_counter()
+        with path.open("w") as out:
+            for _ in range(count):
+                fields = self.fresh(creds)
+                assert all("\t" not in f and "\n" not in f for f in fields)
+                out.write("\t".join(fields) + "\n")
+        return time.perf_counter() - start
+
+    def one(self, creds: Credentials) -> tuple[dict[str, str], str | None]:
+        """The headers and body of one request (for the probe)."""
+        headers = dict(self.headers(creds))
+        fields = self.fresh(creds) if self.single_use else []
+        body = fields.pop() if self.fresh_body else None
+        headers.update(zip(self.fresh_headers, fields, strict=True))
+        return headers, body
+
+    def lua(self, creds: Credentials, lines: Path | None, threads: int) -> str:
+        static = "".join(
+            f"  [{json.dumps(k)}] = {json.dumps(v)},\n" for k, v in self.headers(creds).items()
+        )
+        if not self.single_use:
+            return f'wrk.method = "{self.method}"\nwrk.headers = {{\n{static}}}\n'
+        assert lines is not None
+        names = ", ".join(json.dumps(n) for n in self.fresh_headers)
+        return (
+            _LUA.replace("@METHOD@", json.dumps(self.method))
+            .replace("@PATH@", json.dumps(self.path))
+            .replace("@STATIC@", static)
+            .replace("@NAMES@", names)
+            .replace("@BODY@", "true" if self.fresh_body else "false")
+            .replace("@FILE@", json.dumps(str(lines)))
+            .replace("@STRIDE@", str(threads))
+        )
 
 
-def _cds_body(_creds: Credentials) -> str:
-    return json.dumps(
-        {
-            "hook": "patient-consent-consult",
-            "hookInstance": str(uuid.uuid4()),
-            "context": {
-                "patientId": [{"system": "urn:oid:1.2.246.21", "value": "120485-9020"}],
-                "category": [{"system": "urn:tahto:data-category", "code": "conditions"}],
-                "purposeOfUse": [{"system": "urn:tahto:purpose", "code": "care"}],
-                "actor": [{"system": "urn:oid:1.2.246.537.6", "value": PROVIDER_OID}],
-            },
-        }
-    )
+#: wrk script for single-use credentials: each thread takes every STRIDE-th line of the file
+#: (its own slice, from setup(thread)'s index) and one line per request; past the end it
+#: sends the request without them (the server refuses it: a non-2xx, counted and reported).
+_LUA = r"""
+local method, path, stride, file = @METHOD@, @PATH@, @STRIDE@, @FILE@
+local static = {
+@STATIC@}
+local names = {@NAMES@}
+local fresh_body = @BODY@
+local threads, next_index = {}, 0
+
+function setup(thread)
+  thread:set("index", next_index)
+  next_index = next_index + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  lines, used, missing = {}, 0, 0
+  local n = 0
+  for line in io.lines(file) do
+    if n % stride == index then lines[#lines + 1] = line end
+    n = n + 1
+  end
+end
+
+function request()
+  used = used + 1
+  local headers = {}
+  for k, v in pairs(static) do headers[k] = v end
+  local body = nil
+  local line = lines[used]
+  if line == nil then
+    missing = missing + 1
+  else
+    local fields = {}
+    for field in string.gmatch(line, "[^\t]+") do fields[#fields + 1] = field end
+    for i, name in ipairs(names) do headers[name] = fields[i] end
+    if fresh_body then body = fields[#names + 1] end
+  end
+  return wrk.format(method, path, headers, body)
+end
+
+function response(status, headers, body)
+  if status > 299 and first_refusal == nil then
+    first_refusal = status .. " " .. string.sub(body or "", 1, 300)
+  end
+end
+
+function done(summary, latency, requests)
+  local u, m = 0, 0
+  for _, t in ipairs(threads) do
+    u = u + t:get("used")
+    m = m + t:get("missing")
+    local refusal = t:get("first_refusal")
+    if refusal then io.write("bench-refusal " .. refusal:gsub("\n", " ") .. "\n") end
+  end
+  io.write(string.format("bench-lines used=%d missing=%d\n", u, m))
+end
+"""
+
+
+def _data_fresh(c: Credentials) -> list[str]:
+    return [c.client.proof("GET", c.url + "/api/v1/data/Condition", c.token)]
+
+
+def _introspect_fresh(c: Credentials) -> list[str]:
+    from urllib.parse import urlencode
+
+    form = {"token": c.token, **_assertion_form(c)}
+    return [urlencode(form)]
+
+
+def _assertion_form(c: Credentials) -> dict[str, str]:
+    return {
+        "client_assertion_type": _fapi().ASSERTION_TYPE,
+        "client_assertion": c.client.assertion(lifetime=FRESH_SECONDS),
+    }
+
+
+def _aino_hetu() -> str:
+    from datetime import date
+
+    from schemas.hetu import make_hetu
+
+    return str(make_hetu(date(1985, 4, 12), 902))  # Aino in demo_data
+
+
+def _cds_fresh(c: Credentials) -> list[str]:
+    """A client JWT for the service's URL, and the consult of a provider's EHR about Aino,
+    who has a consent to Terveys Oy (the one provider_token() asked for and she allowed)."""
+    jwt = c.client.assertion(aud=c.url + CDS_PATH, lifetime=FRESH_SECONDS)
+    body = {
+        "hook": "patient-consent-consult",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "patientId": [{"system": "urn:oid:1.2.246.21", "value": _aino_hetu()}],
+            "category": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ],
+            "purposeOfUse": ["TREAT"],
+            "actor": [{"system": "urn:ietf:rfc:3986", "value": f"urn:oid:{PROVIDER_OID}"}],
+        },
+    }
+    return [f"Bearer {jwt}", json.dumps(body)]
 
 
 ENDPOINTS = [
@@ -257,15 +405,20 @@ ENDPOINTS = [
         "GET",
         "/api/v1/data/Condition",
         0.5,
-        lambda c: {"Authorization": f"Bearer {c.token}"},
+        lambda c: {"Authorization": f"DPoP {c.token}"},
+        ("DPoP",),
+        False,
+        _data_fresh,
     ),
     Endpoint(
         "token introspection",
         "POST",
         "/o/introspect/",
         None,
-        lambda c: {"Authorization": c.basic, "Content-Type": "application/x-www-form-urlencoded"},
-        lambda c: f"token={c.token}",
+        lambda c: {"Content-Type": "application/x-www-form-urlencoded"},
+        (),
+        True,
+        _introspect_fresh,
     ),
     Endpoint(
         "citizen's consent list",
@@ -277,10 +430,12 @@ ENDPOINTS = [
     Endpoint(
         "decision service (CDS Hooks)",
         "POST",
-        "/cds-services/patient-consent-consult",
+        CDS_PATH,
         0.7,
-        lambda c: {"Authorization": c.basic, "Content-Type": "application/json"},
-        _cds_body,
+        lambda c: {"Content-Type": "application/json"},
+        ("Authorization",),
+        True,
+        _cds_fresh,
     ),
 ]
 
@@ -325,11 +480,18 @@ class Service:
         self.ports: set[int] = set()
         self.kanta_port = _free_port(self.ports)
         self.web_port = _free_port(self.ports)
+        # The public URL is the server's real one, so that DPoP proofs' htu and client JWTs'
+        # aud name it (the bench process signs them with the same setting).
+        os.environ["TAHTO_PUBLIC_URL"] = self.url("")
         self.env = {
             **os.environ,
             "TAHTO_KANTA_URL": f"http://127.0.0.1:{self.kanta_port}/fhir",
             "TAHTO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         }
+        if FRESH_SECONDS > 60:  # runs longer than 15 s: proofs generated before must last
+            self.env["TAHTO_DPOP_MAX_AGE_SECONDS"] = str(FRESH_SECONDS)
+        if FRESH_SECONDS > 300:  # client JWTs may live 300 s by default
+            self.env["TAHTO_CLIENT_JWT_MAX_SECONDS"] = str(FRESH_SECONDS)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -413,13 +575,13 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def wrk(url: str, lua: str, clients: int, seconds: int, tmp: Path) -> dict[str, Any]:
+def _wrk(url: str, lua: str, clients: int, seconds: int, tmp: Path) -> dict[str, Any]:
     script = tmp / "request.lua"
     script.write_text(lua)
-    out = subprocess.run(
+    done = subprocess.run(
         [
             "wrk",
-            f"-t{min(clients, 2)}",
+            f"-t{_threads(clients)}",
             f"-c{clients}",
             f"-d{seconds}s",
             "--latency",
@@ -432,19 +594,82 @@ def wrk(url: str, lua: str, clients: int, seconds: int, tmp: Path) -> dict[str, 
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    )
+    out = done.stdout
+    if "request()" in lua and "bench-lines" not in out:  # the script did not run
+        raise RuntimeError(f"wrk's script failed: {done.stderr[:2000]}")
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
+    lines = re.search(r"bench-lines used=(\d+) missing=(\d+)", out)
+    refusal = re.search(r"^bench-refusal (.*)$", out, re.M)
+    non_2xx = int(bad.group(1)) if bad else 0
     return {
-        "rps": rps,
+        "requests": total,
+        # wrk's rate counts every answer; the figure is the rate of 2xx answers only.
+        "rps": round(rps * (total - non_2xx) / total, 1) if total else 0.0,
+        "rps_all": rps,
         "p50_ms": p50,
         "p99_ms": p99,
-        "non_2xx": int(bad.group(1)) if bad else 0,
+        "non_2xx": non_2xx,
+        "lines_missing": int(lines.group(2)) if lines else 0,
         "socket_errors": errors.group(1) if errors else "",
+        "first_refusal": refusal.group(1)[:300] if refusal else "",
     }
+
+
+def _threads(clients: int) -> int:
+    return min(clients, 2)
+
+
+class Runner:
+    """Runs wrk on one endpoint: a fresh token for the run, enough single-use lines generated
+    just before it (LINES_FACTOR times the previous run's requests of this endpoint and client
+    count, or times the trivial endpoint's for the first), and a loud failure when more than 1%
+    of the answers are not 2xx (the figure would not be the endpoint's)."""
+
+    def __init__(self, service: Service, session: str, tmp: Path) -> None:
+        self.service, self.session, self.tmp = service, session, tmp
+        self.last: dict[tuple[str, int], int] = {}  # requests of the last run
+        self.trivial_rps: dict[int, float] = {}
+        self.failures: list[str] = []
+
+    def run(self, ep: Endpoint, clients: int, seconds: int = SECONDS) -> dict[str, Any]:
+        creds = credentials(self.session)  # tokens live 300 s: a fresh one for every run
+        lines_file: Path | None = None
+        generated, gen_s = 0, 0.0
+        if ep.single_use:
+            before = self.last.get((ep.name, clients))
+            wanted = (
+                before * LINES_FACTOR
+                if before is not None
+                else self.trivial_rps.get(clients, 1000.0) * seconds
+            )
+            generated = min(LINES_MAX, max(LINES_MIN, int(wanted)))
+            lines_file = self.tmp / "lines.txt"
+            gen_s = ep.lines(creds, generated, lines_file)
+        lua = ep.lua(creds, lines_file, _threads(clients))
+        r = _wrk(self.service.url(ep.path), lua, clients, seconds, self.tmp)
+        _drain(self.service)
+        r["load_avg"] = round(os.getloadavg()[0], 2)
+        if ep.single_use:
+            r["lines_generated"], r["lines_seconds"] = generated, round(gen_s, 2)
+        self.last[(ep.name, clients)] = r["requests"]
+        if ep.path == TRIVIAL:
+            self.trivial_rps[clients] = r["rps"]
+        share = r["non_2xx"] / r["requests"] if r["requests"] else 1.0
+        if share > 0.01:
+            r["failed"] = (
+                f"{r['non_2xx']} of {r['requests']} answers not 2xx "
+                f"({r['lines_missing']} without single-use credentials: wrk used all lines); "
+                f"first refusal: {r['first_refusal']}"
+            )
+            self.failures.append(f"{ep.name}, {clients} clients: {r['failed']}")
+            print(f"FAILED {ep.name} c={clients}: {r['failed']}", file=sys.stderr, flush=True)
+        return r
 
 
 def _drain(service: Service, seconds: float = 60) -> None:
@@ -462,7 +687,7 @@ def _drain(service: Service, seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
-def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> dict[str, Any]:
+def profile(service: Service, ep: Endpoint, runner: Runner, tmp: Path) -> dict[str, Any]:
     """Sample the web server with py-spy during a wrk run; the functions with the most
     samples (own time and with callees) go to the results, the raw stacks to a file."""
     spy = str(Path(sys.executable).parent / "py-spy")
@@ -485,9 +710,8 @@ def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> di
         stderr=subprocess.DEVNULL,
     )
     time.sleep(0.5)
-    wrk(service.url(ep.path), ep.lua(creds), 8, SECONDS, tmp)
+    load = runner.run(ep, 8)
     rec.wait(timeout=60)
-    _drain(service)
     own: dict[str, int] = {}
     total: dict[str, int] = {}
     samples = 0
@@ -503,6 +727,7 @@ def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> di
             total[frame] = total.get(frame, 0) + n
     top = sorted(total.items(), key=lambda kv: -kv[1])
     return {
+        "rps_under_profiler": load["rps"],
         "busy_samples": samples,
         "own_top": [
             (f, round(n / samples, 3)) for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:15]
@@ -511,18 +736,14 @@ def profile(service: Service, ep: Endpoint, creds: Credentials, tmp: Path) -> di
     }
 
 
-def _probe(service: Service, ep: Endpoint, creds: Credentials) -> int:
-    """The status the endpoint answers to the bench's request (404: not present)."""
+def _probe(service: Service, ep: Endpoint, creds: Credentials) -> tuple[int, str]:
+    """The status and start of the body the endpoint answers to one request (404: not
+    present)."""
     import requests
 
-    resp = requests.request(
-        ep.method,
-        service.url(ep.path),
-        headers=ep.headers(creds),
-        data=ep.body(creds) if ep.body else None,
-        timeout=30,
-    )
-    return resp.status_code
+    headers, body = ep.one(creds)
+    resp = requests.request(ep.method, service.url(ep.path), headers=headers, data=body, timeout=30)
+    return resp.status_code, resp.text[:300]
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -535,6 +756,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p50_ms_median": round(statistics.median(p50), 2),
         "p99_ms_median": round(statistics.median(r["p99_ms"] for r in runs), 2),
         "non_2xx": sum(r["non_2xx"] for r in runs),
+        "load_avg": [r["load_avg"] for r in runs],
+        "failed": [r["failed"] for r in runs if "failed" in r],
         "runs": runs,
     }
 
@@ -547,13 +770,13 @@ def main() -> None:
     _setup_database()
     import django
 
+    tmp = Path(tempfile.mkdtemp(prefix="tahto-bench-"))
+    service = Service(tmp)  # sets TAHTO_PUBLIC_URL to its URL before Django reads it
     django.setup()
     from django.test.utils import setup_test_environment
 
     setup_test_environment()  # the test client records the authorize page's form
     _register_client()
-    tmp = Path(tempfile.mkdtemp(prefix="tahto-bench-"))
-    service = Service(tmp)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.uname().machine}, {os.cpu_count()} cores",
@@ -562,42 +785,47 @@ def main() -> None:
         "trivial": TRIVIAL,
         "runs": RUNS,
         "seconds": SECONDS,
+        "credentials": (
+            "FAPI 2.0: DPoP-bound token (PAR, private_key_jwt, PKCE), a fresh one per run; "
+            "a new DPoP proof (data) or client JWT (introspection, decision service) per "
+            f"request, generated before the run; proofs accepted for {FRESH_SECONDS} s"
+        ),
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "endpoints": {},
     }
     try:
         service.start()
-        creds = credentials()
-        present: dict[str, int] = {}
+        runner = Runner(service, citizen_session(), tmp)
+        present: dict[str, tuple[int, str]] = {}
+        creds = credentials(runner.session)
         for ep in ENDPOINTS:
             present[ep.name] = _probe(service, ep, creds)
+            print(f"probe {ep.name}: {present[ep.name]}", flush=True)
         samples: dict[str, dict[int, list[dict[str, Any]]]] = {
             ep.name: {c: [] for c in CLIENTS} for ep in ENDPOINTS
         }
         for run in range(RUNS):
             for clients in CLIENTS:
-                creds = credentials()  # tokens live 5 minutes: a fresh one for every round
                 for ep in ENDPOINTS:
-                    if present[ep.name] != 200:
+                    if present[ep.name][0] != 200:
                         continue
-                    r = wrk(service.url(ep.path), ep.lua(creds), clients, SECONDS, tmp)
-                    _drain(service)
-                    r["load_avg"] = round(os.getloadavg()[0], 2)
+                    r = runner.run(ep, clients)
                     samples[ep.name][clients].append(r)
                     print(
-                        f"run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s "
-                        f"p50 {r['p50_ms']:.1f} ms",
+                        f"run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s 2xx "
+                        f"p50 {r['p50_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
+                        f"lines {r.get('lines_generated', '-')}, load {r['load_avg']}",
                         flush=True,
                     )
         trivial = {c: _summary(samples[ENDPOINTS[0].name][c]) for c in CLIENTS}
         for ep in ENDPOINTS:
             entry: dict[str, Any] = {"method": ep.method, "path": ep.path, "goal": ep.goal}
-            if present[ep.name] != 200:
+            status, text = present[ep.name]
+            if status != 200:
                 entry["status"] = (
-                    "not present"
-                    if present[ep.name] == 404
-                    else f"answered {present[ep.name]} to the bench's request"
+                    "not present" if status == 404 else f"answered {status} to the bench's request"
                 )
+                entry["answer"] = text
             else:
                 entry["status"] = "measured"
                 for c in CLIENTS:
@@ -607,17 +835,14 @@ def main() -> None:
             results["endpoints"][ep.name] = entry
         for name in PROFILE:
             ep = next(e for e in ENDPOINTS if e.name.startswith(name))
-            creds = credentials()
-            results.setdefault("profiles", {})[ep.name] = profile(service, ep, creds, tmp)
+            results.setdefault("profiles", {})[ep.name] = profile(service, ep, runner, tmp)
         sweep: dict[str, Any] = {}
         data_ep = ENDPOINTS[1]
         for server in SERVERS_SWEEP:
             service.web(server)
-            creds = credentials()
             row: dict[str, Any] = {}
-            for ep in (e for e in (ENDPOINTS[0], data_ep) if present[e.name] == 200):
-                row[ep.name] = wrk(service.url(ep.path), ep.lua(creds), 8, SECONDS, tmp)
-                _drain(service)
+            for ep in (e for e in (ENDPOINTS[0], data_ep) if present[e.name][0] == 200):
+                row[ep.name] = runner.run(ep, 8)
             row["load_avg"] = round(os.getloadavg()[0], 2)
             sweep[server] = row
             print(
@@ -627,7 +852,7 @@ def main() -> None:
             )
         results["servers_8_clients"] = sweep
         results["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
-        results["token_problems"] = sorted(set(TOKEN_PROBLEMS))
+        results["failures"] = runner.failures
     finally:
         service.stop_all()
         from django.db import connections
@@ -642,16 +867,20 @@ def main() -> None:
     print(table)
     print(f"written to docs/benchmarks/{name}.json and {name}.md")
     shutil.rmtree(tmp, ignore_errors=True)
+    if results.get("failures"):
+        sys.exit("rows with more than 1% non-2xx answers:\n  " + "\n  ".join(results["failures"]))
 
 
 def markdown(results: dict[str, Any]) -> str:
     head = (
         f"# Serving benchmark ({results['when']})\n\n"
         f"{results['database']}, {results['server']}, wrk on loopback, {results['machine']}; "
-        f"{results['runs']} runs × {results['seconds']} s per cell, median (min–max) requests/s; "
+        f"{results['runs']} runs × {results['seconds']} s per cell, median (min–max) of the "
+        "2xx answers per second; "
         f"ratio = median / the trivial endpoint's median (`{results['trivial']}`, same server, "
         f"same run). Load average before {results['load_avg_before']}, after "
-        f"{results.get('load_avg_after')}.\n\n"
+        f"{results.get('load_avg_after')}; load = the 1-minute load average after each run "
+        f"(min–max). Credentials: {results.get('credentials', '')}.\n\n"
     )
     cols = sorted(
         {
@@ -663,15 +892,18 @@ def markdown(results: dict[str, Any]) -> str:
     )
     lines = [
         "| endpoint | goal | "
-        + " | ".join(f"{c} client{'s' if c > 1 else ''}: req/s | p50 ms | ratio" for c in cols)
+        + " | ".join(
+            f"{c} client{'s' if c > 1 else ''}: 2xx/s | p50 ms | ratio | non-2xx | load"
+            for c in cols
+        )
         + " |",
-        "|---|---|" + "---|---|---|" * len(cols),
+        "|---|---|" + "---|---|---|---|---|" * len(cols),
     ]
     for name, e in results["endpoints"].items():
         goal = f"≥ {e['goal']}×" if e.get("goal") else ""
         if e["status"] != "measured":
             lines.append(
-                f"| {name} (`{e['path']}`) | {goal} | {e['status']} |" + " |" * (3 * len(cols) - 1)
+                f"| {name} (`{e['path']}`) | {goal} | {e['status']} |" + " |" * (5 * len(cols) - 1)
             )
             continue
         cells = []
@@ -681,6 +913,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{s['rps_median']:.1f} ({s['rps_min']:.1f}–{s['rps_max']:.1f})",
                 f"{s['p50_ms_median']:.1f}",
                 f"{s['ratio_to_trivial']:.3f}",
+                f"{s['non_2xx']}" + (" **FAILED**" if s["failed"] else ""),
+                f"{min(s['load_avg']):.1f}–{max(s['load_avg']):.1f}",
             ]
         lines.append(f"| {name} (`{e['path']}`) | {goal} | " + " | ".join(cells) + " |")
     sweep = results.get("servers_8_clients") or {}

@@ -47,15 +47,16 @@ class FapiClient:
     http: requests.Session = field(default_factory=requests.Session)
 
     # --- credentials -----------------------------------------------------------------------
-    def assertion(self) -> str:
-        """private_key_jwt (RFC 7523): iss = sub = client_id, aud = the issuer."""
+    def assertion(self, aud: str | None = None, lifetime: int = 60) -> str:
+        """private_key_jwt (RFC 7523): iss = sub = client_id, aud = the issuer (or `aud`:
+        the decision service wants its own URL). Single use: a new jti each time."""
         now = int(time.time())
         claims = {
             "iss": self.client_id,
             "sub": self.client_id,
-            "aud": self.base,
+            "aud": aud or self.base,
             "iat": now,
-            "exp": now + 60,
+            "exp": now + lifetime,
             "jti": secrets.token_urlsafe(16),
         }
         return jwt.encode({"alg": "ES256", "kid": self.kid}, claims, self.key)
