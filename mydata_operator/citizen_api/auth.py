@@ -9,7 +9,6 @@ follows the same rule as a signed-in session (`mydata_operator.api.access`).
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -18,7 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from mydata_operator.security.citizen_apps import SCOPE_READ, SCOPE_WRITE, AppAccess, app_access_for
-from mydata_operator.security.dpop import DpopInvalid, dpop_verify
+from mydata_operator.security.dpop import DpopInvalid, dpop_request_jkt
 
 log = logging.getLogger("tahto.citizen_api")
 
@@ -53,16 +52,8 @@ class CitizenAppTokenAuthentication(BaseAuthentication):
                 "The access token is not valid: expired, revoked, or not a citizen-app token.",
             )
         assert access is not None
-        path = request._request.path
-        urls = (request.build_absolute_uri(path), f"{settings.TAHTO_PUBLIC_URL}{path}")
         try:
-            jkt = dpop_verify(
-                request.META.get("HTTP_DPOP"),
-                method=request.method or "GET",
-                urls=urls,
-                access_token=value,
-                at=now,
-            )
+            jkt = dpop_request_jkt(request._request, access_token=value, at=now)
         except DpopInvalid as exc:
             self._refuse(request, f"DPoP proof refused: {exc}", exc.error)
             raise  # unreachable: _refuse raises

@@ -23,7 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from mydata_operator.identity.models import Provider
-from mydata_operator.security.dpop import DpopInvalid, dpop_nonce, dpop_verify
+from mydata_operator.security.dpop import DpopInvalid, dpop_nonce, dpop_request_jkt
 
 from . import binding
 from .client_keys import ClientJwtInvalid, client_assertion_audiences, client_jwt_verify
@@ -117,15 +117,8 @@ class ConsentTokenAuthentication(BaseAuthentication):
         jkt = getattr(token, "tahto_jkt", "")
         if not jkt:
             self._refuse(request, "The access token is not bound to a DPoP key.")
-        path = request._request.path
-        urls = (request.build_absolute_uri(path), f"{settings.TAHTO_PUBLIC_URL}{path}")
         try:
-            proof_jkt = dpop_verify(
-                request.META.get("HTTP_DPOP"),
-                method=request.method or "GET",
-                urls=urls,
-                access_token=value,
-            )
+            proof_jkt = dpop_request_jkt(request._request, access_token=value)
         except DpopInvalid as exc:
             self._refuse(request, f"DPoP proof refused: {exc}", exc.error)
             raise  # unreachable: _refuse raises

@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -155,6 +156,22 @@ def dpop_verify(
     ):
         raise DpopInvalid("this proof was used before (jti replay)")
     return str(jkt)
+
+
+def dpop_request_jkt(
+    request: HttpRequest, *, access_token: str, at: dt.datetime | None = None
+) -> str:
+    """Check the DPoP proof a resource request carries for its own method and URL (as it
+    arrived, or under TAHTO_PUBLIC_URL behind a proxy) and `access_token`; return its key's
+    thumbprint. The one resource-server check of the provider API and the citizen API."""
+    urls = (request.build_absolute_uri(request.path), f"{settings.TAHTO_PUBLIC_URL}{request.path}")
+    return dpop_verify(
+        request.META.get("HTTP_DPOP"),
+        method=request.method or "GET",
+        urls=urls,
+        access_token=access_token,
+        at=at,
+    )
 
 
 def dpop_uses_prune(*, now: dt.datetime | None = None) -> int:
