@@ -440,6 +440,13 @@ ENDPOINTS = [
 ]
 
 
+#: BENCH_ONLY: measure only the endpoints whose names start with one of these (comma-separated;
+#: the trivial endpoint is always measured, as every ratio needs it).
+_ONLY = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+if _ONLY:
+    ENDPOINTS = [ENDPOINTS[0]] + [e for e in ENDPOINTS[1:] if e.name.startswith(tuple(_ONLY))]
+
+
 # --- Processes -------------------------------------------------------------------------------
 
 
@@ -838,7 +845,7 @@ def main() -> None:
             results.setdefault("profiles", {})[ep.name] = profile(service, ep, runner, tmp)
         sweep: dict[str, Any] = {}
         data_ep = ENDPOINTS[1]
-        for server in SERVERS_SWEEP:
+        for server in SERVERS_SWEEP if data_ep.name.startswith("data") else ():
             service.web(server)
             row: dict[str, Any] = {}
             for ep in (e for e in (ENDPOINTS[0], data_ep) if present[e.name][0] == 200):
