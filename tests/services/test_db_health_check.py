@@ -46,8 +46,8 @@ def test_a_connection_used_a_moment_ago_is_not_checked(committed_db: None, setti
     _server_drops_our_connection()
     connection.close_if_unusable_or_obsolete()  # a request starts
     try:
-        with pytest.raises(OperationalError):  # no SELECT 1 ran first: the query is the check
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
+        # No SELECT 1 ran first: the request's own query is the check, and fails.
+        with pytest.raises(OperationalError), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
     finally:
         connection.close()
