@@ -124,6 +124,9 @@ def fapi_client() -> Any:
     return _CLIENT[0]
 
 
+_MADE: list[Any] = []  # the lineage of the consent the last provider_token() made
+
+
 def provider_token() -> str:
     """A fresh consent-bound, DPoP-bound access token, obtained as a provider does at FAPI 2.0
     (tools/fapi_client.py over HTTP against the bench's server): the provider asks for a
@@ -133,10 +136,19 @@ def provider_token() -> str:
     from django.test import Client
 
     from consents import services
+    from consents.models import Consent, Status
     from mydata_operator.identity.models import Person
 
     client = fapi_client()
     aino = Person.objects.get(user__username="aino")
+    # The previous run's consent is withdrawn first: else Aino would hold one more active
+    # consent to Terveys Oy each run, and the decision service, which decides over all of
+    # them, would slow down from run to run (as it did in the runs of 2026-12-05 02:28).
+    for lineage in _MADE:
+        current = Consent.objects.filter(lineage=lineage).order_by("-version").first()
+        if current is not None and current.status == Status.ACTIVE:
+            services.consent_withdraw(consent=current, actor=services.Actor.person(aino.id))
+    _MADE.clear()
     consent = services.consent_request(
         subject_id=aino.id,
         requester=PROVIDER_OID,
@@ -151,6 +163,7 @@ def provider_token() -> str:
         },
         valid_until=datetime.now(UTC) + timedelta(days=90),
     )
+    _MADE.append(consent.lineage)
     authorize_url, verifier = client.push(redirect_uri=REDIRECT, consent_id=str(consent.id))
     browser = Client()
     assert aino.user is not None
