@@ -88,9 +88,18 @@ LINES_FACTOR, LINES_MIN, LINES_MAX = 3.0, 300, int(os.environ.get("BENCH_LINES_M
 @dataclass
 class Credentials:
     client: Any  # tools.fapi_client.FapiClient: the provider's keys (private_key_jwt, DPoP)
-    token: str  # a consent-bound, DPoP-bound access token of the provider
+    tokens: list[str]  # consent-bound, DPoP-bound access tokens of the provider, one a consent
     session: str  # the citizen's session cookie value
     url: str  # the bench server's public URL (TAHTO_PUBLIC_URL): htu and aud name it
+    turn: int = 0  # which of `tokens` the next data request takes
+
+    @property
+    def token(self) -> str:
+        return self.tokens[0]
+
+    def next_token(self) -> str:
+        self.turn += 1
+        return self.tokens[self.turn % len(self.tokens)]
 
 
 _CLIENT: list[Any] = []  # the one FapiClient of this bench (its key is registered)
@@ -124,7 +133,23 @@ def fapi_client() -> Any:
     return _CLIENT[0]
 
 
-_MADE: list[Any] = []  # the lineage of the consent the last provider_token() made
+_MADE: list[Any] = []  # the lineages of the consents provider_token() made for this run
+
+
+def _withdraw_previous() -> None:
+    """Withdraw the consents made for the previous run: else Aino would hold more active
+    consents to Terveys Oy each run, and the decision service, which decides over all of
+    them, would slow down from run to run (as it did in the runs of 2026-12-05 02:28)."""
+    from consents import services
+    from consents.models import Consent, Status
+    from mydata_operator.identity.models import Person
+
+    aino = Person.objects.get(user__username="aino")
+    for lineage in _MADE:
+        current = Consent.objects.filter(lineage=lineage).order_by("-version").first()
+        if current is not None and current.status == Status.ACTIVE:
+            services.consent_withdraw(consent=current, actor=services.Actor.person(aino.id))
+    _MADE.clear()
 
 
 def provider_token() -> str:
@@ -136,19 +161,10 @@ def provider_token() -> str:
     from django.test import Client
 
     from consents import services
-    from consents.models import Consent, Status
     from mydata_operator.identity.models import Person
 
     client = fapi_client()
     aino = Person.objects.get(user__username="aino")
-    # The previous run's consent is withdrawn first: else Aino would hold one more active
-    # consent to Terveys Oy each run, and the decision service, which decides over all of
-    # them, would slow down from run to run (as it did in the runs of 2026-12-05 02:28).
-    for lineage in _MADE:
-        current = Consent.objects.filter(lineage=lineage).order_by("-version").first()
-        if current is not None and current.status == Status.ACTIVE:
-            services.consent_withdraw(consent=current, actor=services.Actor.person(aino.id))
-    _MADE.clear()
     consent = services.consent_request(
         subject_id=aino.id,
         requester=PROVIDER_OID,
@@ -234,9 +250,17 @@ def citizen_session() -> str:
     return str(browser.cookies["sessionid"].value)
 
 
+#: Tokens (each with its own consent) the data endpoint's requests take in turn: a consent
+#: allows at most 1 000 data calls a day, and a 10 s run can make more than that.
+DATA_TOKENS = int(os.environ.get("BENCH_DATA_TOKENS", "4"))
+
+
 def credentials(session: str) -> Credentials:
-    """A fresh provider token (tokens live 300 s: one per endpoint run) and the session."""
-    return Credentials(fapi_client(), provider_token(), session, os.environ["TAHTO_PUBLIC_URL"])
+    """Fresh provider tokens (tokens live 300 s: new ones for every endpoint run), the
+    previous run's consents withdrawn, and the session."""
+    _withdraw_previous()
+    tokens = [provider_token() for _ in range(DATA_TOKENS)]
+    return Credentials(fapi_client(), tokens, session, os.environ["TAHTO_PUBLIC_URL"])
 
 
 def _setup_database() -> None:
@@ -380,7 +404,8 @@ end
 
 
 def _data_fresh(c: Credentials) -> list[str]:
-    return [c.client.proof("GET", c.url + "/api/v1/data/Condition", c.token)]
+    token = c.next_token()
+    return [f"DPoP {token}", c.client.proof("GET", c.url + "/api/v1/data/Condition", token)]
 
 
 def _introspect_fresh(c: Credentials) -> list[str]:
@@ -439,8 +464,8 @@ ENDPOINTS = [
         "GET",
         "/api/v1/data/Condition",
         0.5,
-        lambda c: {"Authorization": f"DPoP {c.token}"},
-        ("DPoP",),
+        lambda c: {},
+        ("Authorization", "DPoP"),
         False,
         _data_fresh,
     ),

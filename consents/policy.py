@@ -320,8 +320,19 @@ def consents_for_decision_locked(request: DecisionRequest) -> list[Consent]:
     return list(_consents_query(request))
 
 
-def _usage(consents: Sequence[Consent], at: datetime) -> dict[UUID, int]:
-    limited = [c for c in consents if c.kind in KINDS and KINDS[c.kind].daily_limit(c.scope)]
+def _usage(request: DecisionRequest, consents: Sequence[Consent]) -> dict[UUID, int]:
+    """Today's permits of each consent that has a daily limit and could permit this request
+    (in force, for this recipient): `decide` reads the count of no other, so a person's
+    ended or other consents cost no query."""
+    at = request.at
+    limited = [
+        c
+        for c in consents
+        if c.kind in KINDS
+        and KINDS[c.kind].daily_limit(c.scope)
+        and _in_force(c, at) is None
+        and _covers_recipient(c, request)
+    ]
     usage: dict[UUID, int] = {}
     for consent in limited:
         usage[consent.lineage] = LogEntry.objects.filter(
@@ -366,7 +377,7 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
     # error here rolls back the caller's whole transaction, which is what it would want.
     with transaction.atomic(savepoint=False):
         consents = consents_for_decision_locked(request)
-        decision = decide(request, consents, _usage(consents, request.at))
+        decision = decide(request, consents, _usage(request, consents))
         purpose = request.purpose or _consent_purpose(decision, consents)
         entry = log_append(
             event_type=EventType.DECISION_PERMIT if decision.permit else EventType.DECISION_DENY,
@@ -433,4 +444,4 @@ def decide_preview(request: DecisionRequest, consents: list[Consent] | None = No
     `consents` may be given when the caller has already loaded them for this request."""
     if consents is None:
         consents = consents_for_decision(request)
-    return decide(request, consents, _usage(consents, request.at))
+    return decide(request, consents, _usage(request, consents))

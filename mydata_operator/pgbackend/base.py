@@ -20,17 +20,18 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
     _tahto_used_at = 0.0  # when this connection last gave a cursor (time.monotonic)
 
     def close_if_health_check_failed(self) -> None:
+        state: Any = self  # django-stubs do not declare the health-check attributes
         if (
             self.connection is not None
-            and self.health_check_enabled
-            and not self.health_check_done
+            and state.health_check_enabled
+            and not state.health_check_done
             and time.monotonic() - self._tahto_used_at < settings.TAHTO_DB_HEALTH_CHECK_IDLE_SECONDS
         ):
-            self.health_check_done = True  # it answered a moment ago
+            state.health_check_done = True  # it answered a moment ago
             return
         super().close_if_health_check_failed()
 
     def _cursor(self, name: str | None = None) -> Any:
-        cursor = super()._cursor(name)
+        cursor = super()._cursor(name)  # type: ignore[misc]  # undeclared in django-stubs
         self._tahto_used_at = time.monotonic()
         return cursor

@@ -165,7 +165,7 @@ def _confirm_and_record(
         LEFT JOIN {q(Provider._meta.db_table)} p ON p.application_id = a.id
         WHERE a.id = %s
     """  # noqa: S608 - table and column names from the models
-    params = [key.application_id, key.kid, json.dumps(key.jwk), jti, expires_at]
+    params: list[Any] = [key.application_id, key.kid, json.dumps(key.jwk), jti, expires_at]
     sql, prefixed = replay_statement(sql)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, key.application_id])

@@ -597,3 +597,27 @@ def test_samples_listed_without_collecting_them_are_not_permitted() -> None:
     scope = biobank_scope(samples={"collect": False}, dataCategories=["conditions"])
     decision = decide(research_request(), [consent(BB, scope)])
     assert decision.reason == Reason.DUO and decision.detail_code == "duo.samples-not-consented"
+
+
+def test_todays_uses_are_counted_only_for_consents_that_could_permit(
+    db: Any, django_assert_num_queries: Any
+) -> None:
+    """A person's ended, paused and other recipients' limited consents cost no COUNT: only
+    an in-force consent to this recipient can be held back by its daily limit."""
+    from consents.policy import _usage
+
+    in_force = consent(PS, provider_sharing_scope(frequencyPerDay=2))
+    ended = [
+        consent(PS, provider_sharing_scope(frequencyPerDay=2), status=status)
+        for status in (Status.WITHDRAWN, Status.PAUSED, Status.EXPIRED)
+    ]
+    run_out = consent(PS, provider_sharing_scope(frequencyPerDay=2), end=NOW - timedelta(days=1))
+    elsewhere = consent(
+        PS,
+        provider_sharing_scope(
+            frequencyPerDay=2, recipient={"organisation": COUNTY_OID, "name": "County"}
+        ),
+    )
+    with django_assert_num_queries(1):
+        usage = _usage(provider_request(), [in_force, *ended, run_out, elsewhere])
+    assert usage == {in_force.lineage: 0}

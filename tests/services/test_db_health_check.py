@@ -9,6 +9,8 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 
+pytestmark = pytest.mark.services
+
 
 def _server_drops_our_connection() -> None:
     """What a server restart does to a kept connection: the server ends its backend."""

@@ -12,6 +12,8 @@ from django.db import connection, transaction
 from mydata_operator.security.models import DpopProofUse
 from mydata_operator.security.replay import first_use
 
+pytestmark = pytest.mark.services
+
 
 def _other_connection() -> psycopg.Connection:
     if connection.vendor != "postgresql":
