@@ -246,6 +246,8 @@ class StaffUserAdmin(UserAdmin):  # type: ignore[type-arg]
     #: Changed only by the logged actions (groups and per-user permissions are not used by
     #: this service: staff rights are `is_staff` and `is_superuser`).
     LOGGED_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions", "email")
+    # Without the password row: its "Reset password" button leads to Django's unlogged page.
+    fieldsets = ((None, {"fields": ("username",)}), *(UserAdmin.fieldsets or ())[1:])
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))

@@ -12,6 +12,7 @@ from django.test import Client
 from joserfc.jwk import ECKey
 from oauth2_provider.models import AccessToken, Application
 
+from consents import log
 from consents.events import EventType
 from consents.models import LogEntry
 from mydata_operator.identity.models import Person
@@ -372,3 +373,18 @@ def test_an_access_token_cannot_be_edited_in_the_admin(
     )
     assert posted.status_code == 403
     assert AccessToken.objects.get().expires == row.expires
+
+
+def test_a_regulator_reads_the_staff_changes_in_the_log(
+    user: Any, staff: Client, regulator: Any
+) -> None:
+    admin_action(staff, USERS, user, "change_rights", is_staff="on", reason="support")
+    admin_action(staff, USERS, user, "set_password", password="Uusi-salasana-42", reason="reset")
+    log.log_integrate()
+    inspector = Client()
+    inspector.force_login(regulator.user)
+    for entry in LogEntry.objects.filter(event_type__startswith="user."):
+        assert entry.seq is not None
+        page = inspector.get(f"/regulator/entries/{entry.seq}/")
+        assert page.status_code == 200
+        assert entry.event_type in page.content.decode()
