@@ -191,6 +191,22 @@ def _register_client() -> None:
     provider.save()
     public = dict(fapi_client().key.as_dict(private=False), kid=fapi_client().kid)
     client_keys_register(application=app, jwks={"keys": [public]})
+    # The consent request whose status the provider polls (STATUS_ENDPOINT's path names it).
+    from consents import services
+    from mydata_operator.identity.models import Person
+
+    asked = services.consent_request(
+        subject_id=Person.objects.get(user__username="aino").id,
+        requester=PROVIDER_OID,
+        kind="provider-sharing",
+        scope={
+            "recipient": {"organisation": PROVIDER_OID, "name": "Terveys Oy"},
+            "dataCategories": ["conditions"],
+            "purpose": "care",
+        },
+        valid_until=datetime.now(UTC) + timedelta(days=90),
+    )
+    STATUS_ENDPOINT.path = STATUS_ENDPOINT.path.replace("{consent}", str(asked.id))
 
 
 def citizen_session() -> str:
@@ -368,6 +384,11 @@ def _assertion_form(c: Credentials) -> dict[str, str]:
     }
 
 
+def _status_fresh(c: Credentials) -> list[str]:
+    """A client JWT (aud: the issuer) for one status poll of a consent request."""
+    return [f"Bearer {c.client.assertion(lifetime=FRESH_SECONDS)}"]
+
+
 def _aino_hetu() -> str:
     from datetime import date
 
@@ -414,11 +435,21 @@ ENDPOINTS = [
         "token introspection",
         "POST",
         "/o/introspect/",
-        None,
+        0.5,
         lambda c: {"Content-Type": "application/x-www-form-urlencoded"},
         (),
         True,
         _introspect_fresh,
+    ),
+    STATUS_ENDPOINT := Endpoint(
+        "consent-request status (client JWT)",
+        "GET",
+        "/api/v1/consent-requests/{consent}/status",  # the consent _register_client asks for
+        0.5,
+        lambda c: {},
+        ("Authorization",),
+        False,
+        _status_fresh,
     ),
     Endpoint(
         "citizen's consent list",

@@ -43,6 +43,7 @@ __all__ = [
     "decide",
     "decide_and_log",
     "decide_preview",
+    "decide_standing",
 ]
 
 #: The kinds whose consents answer each flow, as the kinds say (`consents.kinds`).
@@ -412,6 +413,18 @@ def decide_and_log(request: DecisionRequest, *, requested_by: str = "") -> Decis
             "log_leaf_hash": bytes(entry.leaf_hash),
         }
     )
+
+
+def decide_standing(request: DecisionRequest, consents: list[Consent] | None = None) -> Decision:
+    """Decide without logging whether the consents still stand for the request, without
+    counting today's uses: a consent whose daily limit is used up still stands (its reason
+    would be FREQUENCY, which is in STANDING), so the count is not read. For the liveness of
+    a token bound to a consent (introspection, the token endpoint), which moves no data.
+
+    `consents` may be given when the caller has already loaded them for this request."""
+    if consents is None:
+        consents = consents_for_decision(request)
+    return decide(request, consents)
 
 
 def decide_preview(request: DecisionRequest, consents: list[Consent] | None = None) -> Decision:

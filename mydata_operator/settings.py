@@ -131,7 +131,12 @@ DATABASES = {
 # to "min:max", the threads share psycopg's pool (Django 5.1+; needs psycopg-pool). Opening
 # a connection per request was a fifth of a data call's time.
 _DB_POOL = os.environ.get("DATABASE_POOL", "")
+# A kept connection idle for this long is health-checked before use (mydata_operator.pgbackend).
+TAHTO_DB_HEALTH_CHECK_IDLE_SECONDS = float(
+    os.environ.get("TAHTO_DB_HEALTH_CHECK_IDLE_SECONDS", "2")
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "mydata_operator.pgbackend"
     if _DB_POOL:
         _min, _, _max = _DB_POOL.partition(":")
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses both at once
@@ -167,6 +172,8 @@ if _REPLICA_DATABASE_URL:
         ),
         "TEST": {"MIRROR": "default"},
     }
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = "mydata_operator.pgbackend"
 DATABASE_ROUTERS = ["mydata_operator.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -65,7 +65,7 @@ class ClientCredentialsAuthentication(BaseAuthentication):
         except ClientJwtInvalid as exc:
             log.warning("provider API refused: client JWT (%s): %s", request.path, exc)
             raise exceptions.AuthenticationFailed(f"The client JWT is not valid: {exc}") from None
-        provider = Provider.objects.filter(application=verified.application).first()
+        provider = verified.provider
         if provider is None:
             raise exceptions.AuthenticationFailed("This client is not a registered provider.")
         principal = ProviderPrincipal(provider=provider, application=verified.application)

@@ -3,14 +3,16 @@ what the authorization granted. Whether a token is alive, and revoking tokens, i
 `tokens.py`'s."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from oauth2_provider.models import AccessToken
 
 from consents.kinds import KINDS, kind_spec
-from consents.models import Consent
+from consents.models import Consent, Status
 from consents.policy import Recipient
 from mydata_operator.identity.models import Provider
 
@@ -93,6 +95,78 @@ def bearer_token_load(value: str) -> AccessToken | None:
     token.tahto_authorization = row.authorization  # type: ignore[attr-defined]  # cached read
     token.tahto_jkt = row.jkt  # type: ignore[attr-defined]  # the DPoP key it is bound to
     return token
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """What introspection says of an access token, read in one statement."""
+
+    application_id: int
+    scope: str
+    created: datetime
+    expires: datetime
+    jkt: str  # the DPoP key it is bound to ("" if none)
+    authorization: ConsentAuthorization
+    consents: list[Consent]  # the versions of its consent not superseded (the decision's input)
+
+
+_AUTHORIZATION_FIELDS = list(ConsentAuthorization._meta.concrete_fields)
+_CONSENT_FIELDS = list(Consent._meta.concrete_fields)
+
+
+def model_from_row(model: Any, fields: list[Any], values: Any) -> Any:
+    """A model instance from the raw column values of `fields`, converted as the ORM would
+    (the backend's converters, then the field's own): for statements the ORM cannot write."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for converter in (
+            *connection.ops.get_db_converters(col),
+            *field.get_db_converters(connection),
+        ):
+            value = converter(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def token_facts(value: str) -> TokenFacts | None:
+    """The access token of a value with its consent authorization and the versions of its
+    consent that are not superseded (what `consents.policy` decides on): one statement on the
+    binding's primary key, DOT's token checksum and the consent's lineage. None when the
+    value is no consent-bound access token (DOT deletes a revoked token's row)."""
+    q = connection.ops.quote_name
+    authorization_columns = ", ".join(f"z.{q(f.column)}" for f in _AUTHORIZATION_FIELDS)
+    consent_columns = ", ".join(f"c.{q(f.column)}" for f in _CONSENT_FIELDS)
+    sql = f"""
+        SELECT t.application_id, t.scope, t.created, t.expires, b.jkt,
+               {authorization_columns}, {consent_columns}
+        FROM {q(TokenBinding._meta.db_table)} b
+        JOIN {q(AccessToken._meta.db_table)} t ON t.token_checksum = b.token_checksum
+        JOIN {q(ConsentAuthorization._meta.db_table)} z ON z.id = b.authorization_id
+        LEFT JOIN {q(Consent._meta.db_table)} c
+            ON c.lineage = z.consent_lineage AND c.status <> %s
+        WHERE b.token_checksum = %s AND b.kind = %s
+    """  # noqa: S608 - table and column names from the models
+    params = [Status.SUPERSEDED.value, checksum(value), TokenBinding.Kind.ACCESS.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    split = 5 + len(_AUTHORIZATION_FIELDS)
+    authorization = model_from_row(ConsentAuthorization, _AUTHORIZATION_FIELDS, rows[0][5:split])
+    consents = [
+        model_from_row(Consent, _CONSENT_FIELDS, row[split:])
+        for row in rows
+        if row[split] is not None
+    ]
+    application_id, scope, created, expires, jkt = rows[0][:5]
+    if connection.vendor != "postgresql":  # SQLite: naive UTC, made aware as its ORM does
+        created, expires = (
+            connection.ops.convert_datetimefield_value(v, None, connection)  # type: ignore[attr-defined]
+            for v in (created, expires)
+        )
+    return TokenFacts(application_id, scope, created, expires, jkt or "", authorization, consents)
 
 
 def token_context(token: AccessToken) -> tuple[ConsentAuthorization | None, Provider | None]:

@@ -355,7 +355,7 @@ class CdsClientAuthentication(BaseAuthentication):
         except ClientJwtInvalid as exc:
             log.warning("CDS consult refused: client JWT not valid (%s: %s)", exc.field, exc)
             raise exceptions.AuthenticationFailed(f"The JWT is refused: {exc}") from None
-        provider = Provider.objects.filter(application=verified.application).first()
+        provider = verified.provider
         if provider is None:
             log.warning("CDS consult refused: client %s is no provider's", verified.application)
             raise exceptions.AuthenticationFailed("This client is not a registered provider's.")

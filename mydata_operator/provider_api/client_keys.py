@@ -17,7 +17,12 @@ everywhere:
 - `jti` is used once: it is stored until the JWT expires, so a replay is refused even by
   another process.
 
-Verification costs one indexed read of the keys and one insert of the `jti`; no password hash.
+Verification costs one statement and no password hash. A process keeps each client key it
+has parsed (`_KEYS`, by client id and kid), verifies the signature with it, and then one
+statement (`_confirm_and_record`) confirms that this very key is still registered and not
+retired, records the `jti` only if it is, and reads the client and its provider. So a key
+retired or replaced by any process stops verifying at once, everywhere: the cache saves the
+parsing and the reads, never the check.
 """
 
 from __future__ import annotations
@@ -25,20 +30,23 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import JWKRegistry, KeySet
 from oauth2_provider.models import Application
 
+from mydata_operator.identity.models import Provider
 from mydata_operator.security.dpop import ALLOWED_ALGS
 from mydata_operator.security.replay import first_use
 
+from .binding import model_from_row
 from .models import ClientJwtUse, ClientKey
 
 #: What FAPI 2.0 allows for signatures (Security Profile §5.4.1), by JWS name.
@@ -60,6 +68,118 @@ class VerifiedClientJwt:
     application: Application
     claims: dict[str, Any]
     kid: str
+    provider: Provider | None = None  # the client's provider (None: a citizen app's client)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A registered key as this process parsed it."""
+
+    application_id: int
+    kid: str
+    jwk: dict[str, Any]  # as registered: the confirming statement compares it
+    key: Any  # the joserfc key
+
+
+#: Parsed keys by (client id, kid). Bounded: a flood of unknown kids cannot grow it, as only
+#: registered keys enter, and it is emptied when it reaches _KEYS_MAX.
+_KEYS: dict[tuple[str, str], _Key] = {}
+_KEYS_MAX = 10_000
+_KEYS_LOCK = threading.Lock()
+
+
+def _keys_forget(issuer: str, kid: str) -> None:
+    with _KEYS_LOCK:
+        _KEYS.pop((issuer, kid), None)
+
+
+def _key_load(issuer: str, kid: str | None) -> _Key:
+    """The client's key in force for this kid (or its only key when the JWT names none), read
+    from the database and parsed; kept for later calls when the JWT names its kid."""
+    application = Application.objects.filter(client_id=issuer).only("pk").first()
+    if application is None:
+        raise ClientJwtInvalid("unknown client", field="iss")
+    rows = list(ClientKey.objects.filter(application=application, retired_at__isnull=True))
+    if kid is not None:
+        rows = [row for row in rows if row.kid == kid]
+    elif len(rows) != 1:
+        rows = []
+    if not rows:
+        raise ClientJwtInvalid(
+            "no registered key of this client matches the JWT's kid", field="kid"
+        )
+    row = rows[0]
+    try:
+        parsed = JWKRegistry.import_key(row.jwk)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise ClientJwtInvalid(f"the registered key {row.kid} is not usable", field="kid") from exc
+    entry = _Key(application_id=application.pk, kid=row.kid, jwk=row.jwk, key=parsed)
+    if kid is not None:
+        with _KEYS_LOCK:
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            _KEYS[(issuer, kid)] = entry
+    return entry
+
+
+_APP_FIELDS = [f for f in Application._meta.concrete_fields]
+_PROVIDER_FIELDS = [f for f in Provider._meta.concrete_fields]
+
+
+def _confirm_and_record(
+    key: _Key, *, jti: str, expires_at: dt.datetime
+) -> tuple[bool, bool, Application | None, Provider | None]:
+    """One statement on PostgreSQL: is `key` still registered, unchanged and not retired;
+    record the jti (only if so; False if this client used it before); and the client with its
+    provider. Elsewhere (SQLite) the same as three statements."""
+    if connection.vendor != "postgresql":
+        in_force = (
+            ClientKey.objects.filter(
+                application_id=key.application_id, kid=key.kid, retired_at__isnull=True
+            )
+            .values_list("jwk", flat=True)
+            .first()
+            == key.jwk
+        )
+        fresh = in_force and first_use(
+            ClientJwtUse, application=key.application_id, jti=jti, expires_at=expires_at
+        )
+        application = Application.objects.filter(pk=key.application_id).first()
+        provider = Provider.objects.filter(application_id=key.application_id).first()
+        return in_force, fresh, application, provider
+    q = connection.ops.quote_name
+    app_cols = ", ".join(f"a.{q(f.column)}" for f in _APP_FIELDS)
+    provider_cols = ", ".join(f"p.{q(f.column)}" for f in _PROVIDER_FIELDS)
+    sql = f"""
+        WITH k AS (
+            SELECT application_id FROM {q(ClientKey._meta.db_table)}
+            WHERE application_id = %s AND kid = %s AND retired_at IS NULL AND jwk = %s::jsonb
+        ), u AS (
+            INSERT INTO {q(ClientJwtUse._meta.db_table)} (application_id, jti, expires_at)
+            SELECT application_id, %s, %s FROM k
+            ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u), {app_cols}, {provider_cols}
+        FROM {q(Application._meta.db_table)} a
+        LEFT JOIN {q(Provider._meta.db_table)} p ON p.application_id = a.id
+        WHERE a.id = %s
+    """  # noqa: S608 - table and column names from the models
+    params = [key.application_id, key.kid, json.dumps(key.jwk), jti, expires_at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, key.application_id])
+        row = cursor.fetchone()
+    if row is None:
+        return False, False, None, None
+    in_force, fresh = bool(row[0]), bool(row[1])
+    app_values = row[2 : 2 + len(_APP_FIELDS)]
+    provider_values = row[2 + len(_APP_FIELDS) :]
+    application = model_from_row(Application, _APP_FIELDS, app_values)
+    provider = (
+        model_from_row(Provider, _PROVIDER_FIELDS, provider_values)
+        if provider_values[0] is not None
+        else None
+    )
+    return in_force, fresh, application, provider
 
 
 def client_keys_register(*, application: Application, jwks: dict[str, Any]) -> list[ClientKey]:
@@ -91,12 +211,6 @@ def client_keys_register(*, application: Application, jwks: dict[str, Any]) -> l
                 )[0]
             )
     return made
-
-
-def client_jwks(application: Application) -> KeySet:
-    """The client's keys in force, as a joserfc KeySet."""
-    rows = ClientKey.objects.filter(application=application, retired_at__isnull=True)
-    return KeySet.import_key_set({"keys": [row.jwk for row in rows]})
 
 
 def _unverified_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -138,24 +252,25 @@ def client_jwt_verify(
         raise ClientJwtInvalid("iss (the client id) is missing", field="iss")
     if client_id is not None and client_id != issuer:
         raise ClientJwtInvalid("iss differs from the client_id of the request", field="iss")
-    application = Application.objects.filter(client_id=issuer).first()
-    if application is None:
-        raise ClientJwtInvalid("unknown client", field="iss")
-    rows = list(ClientKey.objects.filter(application=application, retired_at__isnull=True))
     kid = header.get("kid")
-    if kid is not None:
-        rows = [row for row in rows if row.kid == kid]
-    elif len(rows) != 1:
-        rows = []
-    if not rows:
-        raise ClientJwtInvalid(
-            "no registered key of this client matches the JWT's kid", field="kid"
-        )
-    keys = KeySet.import_key_set({"keys": [rows[0].jwk]})
+    if kid is not None and not isinstance(kid, str):
+        raise ClientJwtInvalid("kid must be a string", field="kid")
+    cached = _KEYS.get((issuer, kid)) if kid is not None else None
+    key = cached or _key_load(issuer, kid)
     try:
-        verified = jwt.decode(token, keys, algorithms=[str(alg)])
+        verified = jwt.decode(token, key.key, algorithms=[str(alg)])
     except (JoseError, ValueError) as exc:
-        raise ClientJwtInvalid(f"signature does not verify: {exc}", field="signature") from exc
+        if cached is None:
+            raise ClientJwtInvalid(f"signature does not verify: {exc}", field="signature") from exc
+        # The kept key may have been replaced under the same kid: read it again, once.
+        _keys_forget(issuer, str(kid))
+        key = _key_load(issuer, kid)
+        try:
+            verified = jwt.decode(token, key.key, algorithms=[str(alg)])
+        except (JoseError, ValueError) as again:
+            raise ClientJwtInvalid(
+                f"signature does not verify: {again}", field="signature"
+            ) from again
     claims = dict(verified.claims)
     if require_sub and claims.get("sub") != issuer:
         raise ClientJwtInvalid("sub must equal iss (the client id)", field="sub")
@@ -184,8 +299,21 @@ def client_jwt_verify(
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 200:
         raise ClientJwtInvalid("jti (a unique id, at most 200 characters) is required", field="jti")
-    _jti_use(application=application, jti=jti, expires=exp + skew, now=now)
-    return VerifiedClientJwt(application=application, claims=claims, kid=rows[0].kid)
+    expires_at = dt.datetime.fromtimestamp(exp + skew, tz=dt.UTC)
+    in_force, fresh, application, provider = _confirm_and_record(
+        key, jti=jti, expires_at=expires_at
+    )
+    if not in_force or application is None:
+        _keys_forget(issuer, key.kid)
+        raise ClientJwtInvalid(
+            "the key is no longer registered for this client (retired or replaced)", field="kid"
+        )
+    if application.client_id != issuer:  # the client id changed since the key was read
+        _keys_forget(issuer, key.kid)
+        raise ClientJwtInvalid("unknown client", field="iss")
+    if not fresh:
+        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti")
+    return VerifiedClientJwt(application=application, claims=claims, kid=key.kid, provider=provider)
 
 
 def client_assertion_audiences(path: str) -> tuple[str, ...]:
@@ -220,13 +348,6 @@ def claimed_issuer(token: str) -> str:
         return ""
     issuer = claims.get("iss")
     return issuer[:100] if isinstance(issuer, str) else ""
-
-
-def _jti_use(*, application: Application, jti: str, expires: float, now: dt.datetime) -> None:
-    """Record the jti; refuse it if this client used it before (until it expires)."""
-    expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
-    if not first_use(ClientJwtUse, application=application, jti=jti, expires_at=expires_at):
-        raise ClientJwtInvalid("this jti was used before (a replay)", field="jti")
 
 
 def client_jwt_uses_prune(*, now: dt.datetime | None = None) -> int:

@@ -117,10 +117,9 @@ def client_assertion_principal(request: HttpRequest, path: str) -> ProviderPrinc
     except ClientJwtInvalid as exc:
         log.warning("client authentication failed at %s: %s", path, exc)
         return None
-    provider = Provider.objects.filter(application=verified.application).first()
-    if provider is None:
+    if verified.provider is None:
         return None
-    return ProviderPrincipal(provider=provider, application=verified.application)
+    return ProviderPrincipal(provider=verified.provider, application=verified.application)
 
 
 def _invalid_client() -> JsonResponse:

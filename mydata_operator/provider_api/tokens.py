@@ -21,6 +21,7 @@ import calendar
 import json
 import logging
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -39,7 +40,8 @@ from consents.policy import (
     Decision,
     DecisionRequest,
     Flow,
-    decide_preview,
+    consents_for_decision,
+    decide_standing,
     status_reason,
 )
 from mydata_operator.identity.models import Provider
@@ -56,63 +58,79 @@ REVOCATION_CURSOR = "provider_api.tokens"
 
 
 def token_liveness(
-    *, authorization: ConsentAuthorization, provider: Provider, at: datetime
+    *,
+    authorization: ConsentAuthorization,
+    provider: Provider,
+    at: datetime,
+    consents: list[Consent] | None = None,
 ) -> Decision:
     """Would the token's consent still permit what the token was granted, now? Logs
-    nothing (moves no data); revokes the consent's tokens when the consent has halted."""
+    nothing (moves no data); revokes the consent's tokens when the consent has halted.
+    One query: the consent's versions in force or ended (`consents_for_decision`); today's
+    uses are not counted, as a used-up daily limit does not end a token (`decide_standing`).
+    `consents`: those versions, when the caller read them with the token."""
     categories, actions = binding.granted(authorization)
-    if categories is None:
-        consent = binding.consent_current(authorization.consent_lineage)
-        categories = binding.consent_categories(consent) if consent else frozenset()
-    decision = decide_preview(
-        DecisionRequest(
-            subject_id=authorization.subject_id,
-            flow=Flow.PROVIDER_ACCESS,
-            recipient=binding.recipient_for(provider),
-            at=at,
-            data_categories=categories,
-            consent_lineage=authorization.consent_lineage,
-            granted_actions=actions,
-        )
+    request = DecisionRequest(
+        subject_id=authorization.subject_id,
+        flow=Flow.PROVIDER_ACCESS,
+        recipient=binding.recipient_for(provider),
+        at=at,
+        consent_lineage=authorization.consent_lineage,
+        granted_actions=actions,
     )
+    if consents is None:
+        consents = consents_for_decision(request)
+    if categories is None:  # not narrowed by the token: what the newest version names
+        newest = max(consents, key=lambda consent: consent.version, default=None)
+        categories = binding.consent_categories(newest) if newest else frozenset()
+    decision = decide_standing(replace(request, data_categories=categories), consents)
     tokens_settle(lineage=authorization.consent_lineage, decision=decision)
     return decision
 
 
 def token_introspect(*, value: str, principal: ProviderPrincipal, issuer: str) -> dict[str, Any]:
     """RFC 7662 introspection of a token for the client it was issued to: inactive unless
-    DOT holds it valid, it is this client's, and `token_alive` says its consent stands."""
-    digest = binding.checksum(value)
-    token = AccessToken.objects.select_related("application").filter(token_checksum=digest).first()
-    if token is None or not token.is_valid() or token.application_id != principal.application.pk:
+    DOT holds it valid (not expired; a revoked token's row is gone), it is this client's, and
+    `token_alive` says its consent stands. One query: the token with its consent binding and
+    the consent's versions (`binding.token_facts`)."""
+    now = timezone.now()
+    facts = binding.token_facts(value)
+    if facts is None or facts.expires <= now or facts.application_id != principal.application.pk:
         return {"active": False}
-    authorization = binding.authorization_for_token(digest)
-    if authorization is None or not token_alive(
-        authorization=authorization, provider=principal.provider, at=timezone.now()
+    authorization = facts.authorization
+    if not token_alive(
+        authorization=authorization, provider=principal.provider, at=now, consents=facts.consents
     ):
         return {"active": False}
-    jkt = binding.token_jkt(digest)
     answer = {
         "active": True,
-        "scope": token.scope,
-        "client_id": token.application.client_id if token.application else None,
-        "token_type": "DPoP" if jkt else "Bearer",
-        "exp": int(calendar.timegm(token.expires.utctimetuple())),
-        "iat": int(calendar.timegm(token.created.utctimetuple())),
+        "scope": facts.scope,
+        "client_id": principal.application.client_id,
+        "token_type": "DPoP" if facts.jkt else "Bearer",
+        "exp": int(calendar.timegm(facts.expires.utctimetuple())),
+        "iat": int(calendar.timegm(facts.created.utctimetuple())),
         "iss": issuer,
         "consent_id": str(authorization.consent_lineage),
         "authorization_details": authorization.authorization_details,
     }
-    if jkt:
-        answer["cnf"] = {"jkt": jkt}  # RFC 9449 §6.2
+    if facts.jkt:
+        answer["cnf"] = {"jkt": facts.jkt}  # RFC 9449 §6.2
     return answer
 
 
-def token_alive(*, authorization: ConsentAuthorization, provider: Provider, at: datetime) -> bool:
+def token_alive(
+    *,
+    authorization: ConsentAuthorization,
+    provider: Provider,
+    at: datetime,
+    consents: list[Consent] | None = None,
+) -> bool:
     """True while the token's consent stands for its provider (see `token_liveness`)."""
     if provider.organisation_id != authorization.organisation_id:
         return False
-    decision = token_liveness(authorization=authorization, provider=provider, at=at)
+    decision = token_liveness(
+        authorization=authorization, provider=provider, at=at, consents=consents
+    )
     if decision.reason in STANDING:
         return True
     log.warning(

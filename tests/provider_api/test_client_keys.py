@@ -119,3 +119,55 @@ def test_expired_jtis_are_pruned(key: ECKey) -> None:
     assert ClientJwtUse.objects.count() == 1
     assert client_jwt_uses_prune(now=datetime.now(UTC) + timedelta(hours=1)) == 1
     assert not ClientJwtUse.objects.exists()
+
+
+# --- The process keeps parsed keys; the one statement still checks each use -------------------
+
+
+def test_a_key_retired_after_use_is_refused_at_once(key: ECKey) -> None:
+    """The parsed key is kept by the process, but retiring it (by any process: here a plain
+    UPDATE, as another web process's staff action would do) stops it at the next JWT."""
+    from mydata_operator.provider_api.models import ClientKey
+
+    client_jwt_verify(assertion(key), audiences=(AUD,))  # now kept by this process
+    ClientKey.objects.filter(kid="k1").update(retired_at=datetime.now(UTC))
+    with pytest.raises(ClientJwtInvalid) as err:
+        client_jwt_verify(assertion(key), audiences=(AUD,))
+    assert err.value.field == "kid"
+    assert ClientJwtUse.objects.count() == 1  # the refused JWT's jti was not recorded
+
+
+def test_a_key_replaced_under_the_same_kid_stops_the_old_and_admits_the_new(
+    app: Application, key: ECKey
+) -> None:
+    client_jwt_verify(assertion(key), audiences=(AUD,))  # the old key, kept by this process
+    new = ECKey.generate_key("P-256", parameters={"kid": "k1"})
+    client_keys_register(application=app, jwks={"keys": [new.as_dict(private=False)]})
+    with pytest.raises(ClientJwtInvalid) as err:
+        client_jwt_verify(assertion(key), audiences=(AUD,))
+    assert err.value.field == "kid"  # it verifies with the kept old key; the statement refuses
+    assert client_jwt_verify(assertion(new), audiences=(AUD,)).kid == "k1"
+
+
+def test_the_provider_is_read_with_each_use_not_kept(app: Application, key: ECKey) -> None:
+    """A staff change of the provider's organisation id shows in the very next call."""
+    from mydata_operator.identity.models import Provider
+
+    provider = Provider.objects.create(
+        organisation_id="1.2.246.10.1.1", name="Keyed Oy", kind="care-provider", application=app
+    )
+    assert client_jwt_verify(assertion(key), audiences=(AUD,)).provider == provider
+    Provider.objects.filter(pk=provider.pk).update(organisation_id="1.2.246.10.1.2")
+    verified = client_jwt_verify(assertion(key), audiences=(AUD,))
+    assert verified.provider is not None
+    assert verified.provider.organisation_id == "1.2.246.10.1.2"
+    assert verified.application.pk == app.pk
+
+
+def test_a_replayed_jti_is_refused_with_the_kept_key(key: ECKey) -> None:
+    token = assertion(key)
+    client_jwt_verify(assertion(key), audiences=(AUD,))  # the key is kept
+    client_jwt_verify(token, audiences=(AUD,))
+    with pytest.raises(ClientJwtInvalid) as err:
+        client_jwt_verify(token, audiences=(AUD,))
+    assert err.value.field == "jti"

@@ -1,5 +1,8 @@
 """RFC 7662 introspection and RFC 8414 metadata."""
 
+from datetime import datetime, timedelta
+
+import time_machine
 from django.test import Client
 
 from consents import services
@@ -83,3 +86,20 @@ def test_metadata_advertises_the_consent_bound_flow(db: object) -> None:
     assert data["authorization_details_types_supported"] == ["tahto_consent"]
     assert data["authorization_response_iss_parameter_supported"] is True
     assert "implicit" not in data["grant_types_supported"]
+
+
+def test_introspection_is_inactive_once_the_consent_has_run_out(
+    citizen_browser: Client,
+    provider_client: ProviderClient,
+    consent_request: Consent,
+    frozen_now: datetime,
+) -> None:
+    """Its end time has passed, though nothing has yet marked it expired: the decision
+    point reads the end time, so the token ends with it, before its own expiry."""
+    token = _token(citizen_browser, provider_client, consent_request)
+    Consent.objects.filter(lineage=consent_request.lineage).update(
+        valid_until=frozen_now + timedelta(seconds=60)
+    )
+    assert introspect(provider_client, token)["active"] is True
+    with time_machine.travel(frozen_now + timedelta(seconds=120), tick=False):
+        assert introspect(provider_client, token) == {"active": False}
