@@ -46,7 +46,7 @@ def test_a_connection_used_a_moment_ago_is_not_checked(committed_db: None, setti
     _server_drops_our_connection()
     connection.close_if_unusable_or_obsolete()  # a request starts
     try:
-        # No SELECT 1 ran first: the query is the check.
+        # No SELECT 1 ran first: the request's own query is the check, and fails.
         with pytest.raises(OperationalError), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     finally:
