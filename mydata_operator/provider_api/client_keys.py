@@ -44,7 +44,7 @@ from oauth2_provider.models import Application
 
 from mydata_operator.identity.models import Provider
 from mydata_operator.security.dpop import ALLOWED_ALGS
-from mydata_operator.security.replay import first_use
+from mydata_operator.security.replay import first_use, replay_statement
 
 from .binding import model_from_row
 from .models import ClientJwtUse, ClientKey
@@ -130,8 +130,9 @@ def _confirm_and_record(
     key: _Key, *, jti: str, expires_at: dt.datetime
 ) -> tuple[bool, bool, Application | None, Provider | None]:
     """One statement on PostgreSQL: is `key` still registered, unchanged and not retired;
-    record the jti (only if so; False if this client used it before); and the client with its
-    provider. Elsewhere (SQLite) the same as three statements."""
+    record the jti (only if so; False if this client used it before; committed as
+    `security.replay` commits replay records); and the client with its provider. Elsewhere
+    (SQLite) the same as three statements."""
     if connection.vendor != "postgresql":
         in_force = (
             ClientKey.objects.filter(
@@ -165,8 +166,11 @@ def _confirm_and_record(
         WHERE a.id = %s
     """  # noqa: S608 - table and column names from the models
     params = [key.application_id, key.kid, json.dumps(key.jwk), jti, expires_at]
+    sql, prefixed = replay_statement(sql)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, key.application_id])
+        if prefixed:
+            cursor.nextset()
         row = cursor.fetchone()
     if row is None:
         return False, False, None, None
