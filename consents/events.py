@@ -58,6 +58,28 @@ class EventType(models.TextChoices):
         "regulator.unassigned",
         "Operator staff took a user's regulator access away",
     )
+    CLIENT_REDIRECT_URIS_CHANGED = (
+        "client.redirect-uris-changed",
+        "Operator staff changed an OAuth client's redirect URIs (from and to); the codes, pushed "
+        "requests and tokens that a URI taken away could have received were ended",
+    )
+    CLIENT_KEY_RETIRED = (
+        "client.key-retired",
+        "Operator staff retired an OAuth client's signing key (its kid); it authenticates no more",
+    )
+    USER_RIGHTS_CHANGED = (
+        "user.rights-changed",
+        "Operator staff changed a user's staff or superuser rights (from and to)",
+    )
+    USER_PASSWORD_SET = (
+        "user.password-set",
+        "Operator staff set a user's password (never written to the log)",
+    )
+    USER_EMAIL_CHANGED = (
+        "user.email-changed",
+        "Operator staff changed a user's e-mail address, where password resets go (the "
+        "addresses are not written to the log)",
+    )
 
 
 EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}

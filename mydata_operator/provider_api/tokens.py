@@ -12,12 +12,15 @@ handler `tokens_revoke_follow` (a consent-ending entry in the consent log revoke
 tokens of that consent; it keeps its own cursor and is safe to run twice), and a check that
 finds the consent halted before the handler has run. Operator staff's changes of what a token
 depended on (a person's identity code, a provider's organisation id) end tokens through
-`tokens_revoke_for_subject` and `tokens_revoke_for_client`, in the transaction of the change.
+`tokens_revoke_for_subject` and `tokens_revoke_for_client`, and the codes and pushed requests
+not yet exchanged through `codes_end_for_subject` and `codes_end_for_client`, in the
+transaction of the change.
 """
 
 import calendar
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from itertools import islice
@@ -26,7 +29,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, RefreshToken
+from oauth2_provider.models import AccessToken, Application, RefreshToken, get_grant_model
 
 from connectors.models import LogCursor
 from consents.log import iter_integrated
@@ -45,7 +48,8 @@ from mydata_operator.identity.models import Provider
 
 from . import binding
 from .auth import ProviderPrincipal
-from .models import ConsentAuthorization, TokenBinding
+from .fapi import ANSWER_WINDOW
+from .models import ConsentAuthorization, PushedAuthorizationRequest, TokenBinding
 
 log = logging.getLogger("tahto.provider_api")
 
@@ -242,3 +246,88 @@ def tokens_revoke_follow(*, batch: int = 500) -> int:
         total += revoked
         if read < batch:
             return total
+
+
+# --- Codes and pushed requests not yet exchanged -------------------------------------------
+# A code lives 60 s and a pushed request a few minutes: a staff change of what they depend on
+# (a person's identity code, a provider's organisation id, a client's redirect URIs) ends
+# them in its own transaction, as it ends the tokens, so none is exchanged afterwards.
+
+
+def _pushed_consent_id(pushed: PushedAuthorizationRequest) -> str:
+    """The consentId the pushed request's authorization_details name ("" if none)."""
+    try:
+        details = json.loads(str(pushed.parameters.get("authorization_details") or "[]"))
+    except ValueError:
+        return ""
+    item = details[0] if isinstance(details, list) and details else {}
+    return str(item.get("consentId", "")) if isinstance(item, dict) else ""
+
+
+def _pushed_end(pushed: list[PushedAuthorizationRequest], at: datetime) -> int:
+    """Close unanswered pushed requests: neither opened nor answered again."""
+    return PushedAuthorizationRequest.objects.filter(
+        reference_checksum__in=[p.reference_checksum for p in pushed], completed_at=None
+    ).update(completed_at=at, expires_at=at)
+
+
+def _pushed_open(at: datetime, **filters: Any) -> list[PushedAuthorizationRequest]:
+    return list(
+        PushedAuthorizationRequest.objects.filter(
+            completed_at=None, created_at__gte=at - ANSWER_WINDOW, **filters
+        )
+    )
+
+
+@transaction.atomic
+def codes_end_for_subject(
+    *, subject_id: UUID, user_id: int | None, at: datetime, reason: str
+) -> int:
+    """End the authorization codes not yet exchanged for a consent of this person (DOT's
+    `Grant`s: a code whose grant is gone is invalid_grant at /o/token/), and the pushed
+    requests not yet answered that name one of the person's consents or that the person's
+    account opened; return how many."""
+    checksums = ConsentAuthorization.objects.filter(subject_id=subject_id).values("code_checksum")
+    codes, _ = get_grant_model().objects.filter(code__in=checksums).delete()
+    lineages = {
+        str(lineage)
+        for lineage in Consent.objects.filter(subject_id=subject_id).values_list(
+            "lineage", flat=True
+        )
+    }
+    pushed = [
+        p
+        for p in _pushed_open(at)
+        if _pushed_consent_id(p) in lineages or (user_id is not None and p.used_by == user_id)
+    ]
+    done = codes + _pushed_end(pushed, at)
+    if done:
+        log.info("ended %d codes and pushed requests of subject %s: %s", done, subject_id, reason)
+    return done
+
+
+@transaction.atomic
+def codes_end_for_client(
+    *,
+    application_id: int,
+    at: datetime,
+    reason: str,
+    redirect_uris: Collection[str] | None = None,
+) -> int:
+    """End this client's authorization codes not yet exchanged and its pushed requests not
+    yet answered (only those for one of `redirect_uris`, if given); return how many."""
+    grants = get_grant_model().objects.filter(application_id=application_id)
+    client_id = (
+        Application.objects.filter(pk=application_id).values_list("client_id", flat=True).first()
+    )
+    pushed = _pushed_open(at, client_id=client_id or "")
+    if redirect_uris is not None:
+        grants = grants.filter(redirect_uri__in=list(redirect_uris))
+        pushed = [p for p in pushed if p.parameters.get("redirect_uri") in redirect_uris]
+    codes, _ = grants.delete()
+    done = codes + _pushed_end(pushed, at)
+    if done:
+        log.info(
+            "ended %d codes and pushed requests of client %s: %s", done, application_id, reason
+        )
+    return done

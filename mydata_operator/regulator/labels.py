@@ -56,6 +56,11 @@ EVENT_NAMES: Mapping[str, Promise] = {
     EventType.REGULATOR_ASSIGNED: pgettext_lazy("log", "Regulator access given"),
     EventType.REGULATOR_CHANGED: pgettext_lazy("log", "Regulator's organisation changed"),
     EventType.REGULATOR_UNASSIGNED: pgettext_lazy("log", "Regulator access taken away"),
+    EventType.CLIENT_REDIRECT_URIS_CHANGED: pgettext_lazy("log", "Client's redirect URIs changed"),
+    EventType.CLIENT_KEY_RETIRED: pgettext_lazy("log", "Client's key retired"),
+    EventType.USER_RIGHTS_CHANGED: pgettext_lazy("log", "User's staff rights changed"),
+    EventType.USER_PASSWORD_SET: pgettext_lazy("log", "User's password set by staff"),
+    EventType.USER_EMAIL_CHANGED: pgettext_lazy("log", "User's e-mail address changed"),
 }
 
 #: Each event type's meaning; the English text is the log's contract (`EventType` labels).
@@ -120,6 +125,28 @@ EVENT_DESCRIPTIONS: Mapping[str, Promise] = {
     EventType.REGULATOR_UNASSIGNED: pgettext_lazy(
         "log",
         "Operator staff took a user's regulator access away",
+    ),
+    EventType.CLIENT_REDIRECT_URIS_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed an OAuth client's redirect URIs (from and to); the codes, pushed "
+        "requests and tokens that a URI taken away could have received were ended",
+    ),
+    EventType.CLIENT_KEY_RETIRED: pgettext_lazy(
+        "log",
+        "Operator staff retired an OAuth client's signing key (its kid); it authenticates no more",
+    ),
+    EventType.USER_RIGHTS_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed a user's staff or superuser rights (from and to)",
+    ),
+    EventType.USER_PASSWORD_SET: pgettext_lazy(
+        "log",
+        "Operator staff set a user's password (never written to the log)",
+    ),
+    EventType.USER_EMAIL_CHANGED: pgettext_lazy(
+        "log",
+        "Operator staff changed a user's e-mail address, where password resets go (the "
+        "addresses are not written to the log)",
     ),
 }
 

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -266,3 +267,17 @@ def app_authorization_revoke(*, user: Any, authorization_id: Any, at: datetime) 
         id=authorization_id, user=user, revoked_at__isnull=True
     ).update(revoked_at=at)
     return updated == 1
+
+
+def app_authorizations_revoke_for_client(
+    *, application_id: int, at: datetime, redirect_uris: Collection[str] | None = None
+) -> int:
+    """Revoke the app's authorizations (their codes and every token they yielded), only those
+    whose code went to one of `redirect_uris` if given; return how many. Operator staff's
+    change of an app's redirect URIs calls it for the URIs taken away."""
+    authorizations = CitizenAppAuthorization.objects.filter(
+        application_id=application_id, revoked_at__isnull=True
+    )
+    if redirect_uris is not None:
+        authorizations = authorizations.filter(redirect_uri__in=list(redirect_uris))
+    return authorizations.update(revoked_at=at)

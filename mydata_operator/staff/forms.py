@@ -30,3 +30,30 @@ class RegulatorOrganisationForm(_ReasonForm):
 
 class ReasonOnlyForm(_ReasonForm):
     pass
+
+
+class RedirectUrisForm(_ReasonForm):
+    redirect_uris = forms.CharField(
+        label="Redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Exact URIs, one a line (https; http on loopback only for a demo client).",
+    )
+    field_order = ["redirect_uris", "reason"]
+
+
+class UserRightsForm(_ReasonForm):
+    is_staff = forms.BooleanField(label="Staff (may use the admin)", required=False)
+    is_superuser = forms.BooleanField(label="Superuser (every right in the admin)", required=False)
+    field_order = ["is_staff", "is_superuser", "reason"]
+
+
+class PasswordSetForm(_ReasonForm):
+    password = forms.CharField(
+        label="New password", widget=forms.PasswordInput(render_value=False), strip=False
+    )
+    field_order = ["password", "reason"]
+
+
+class EmailForm(_ReasonForm):
+    email = forms.EmailField(label="New e-mail address")
+    field_order = ["email", "reason"]

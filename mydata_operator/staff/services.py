@@ -7,11 +7,18 @@ Errors are the core's `ConsentError`s, naming the field that is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from oauth2_provider.models import Application
+from oauth2_provider.validators import AllowedURIValidator
 
 from consents.errors import ConsentError, conflict, invalid
 from consents.events import EventType
@@ -19,7 +26,15 @@ from consents.locks import consent_lock_exclusive
 from consents.log import log_append, person_ref
 from mydata_operator.identity.models import Person, Provider, Regulator
 from mydata_operator.identity.selectors import subject_pseudonym
-from mydata_operator.provider_api.tokens import tokens_revoke_for_client, tokens_revoke_for_subject
+from mydata_operator.provider_api.fapi import redirect_uri_registered
+from mydata_operator.provider_api.models import ClientKey, ClientProfile
+from mydata_operator.provider_api.tokens import (
+    codes_end_for_client,
+    codes_end_for_subject,
+    tokens_revoke_for_client,
+    tokens_revoke_for_subject,
+)
+from mydata_operator.security.citizen_apps import app_authorizations_revoke_for_client
 from schemas.hetu import InvalidHetu, parse_hetu
 
 #: Longest reason kept (it is written to the append-only log).
@@ -80,6 +95,13 @@ def identity_code_change(*, person: Person, code: str, actor: StaffActor, reason
         locked.personal_identity_code = code
         locked.save(update_fields=["personal_identity_code"])
         ended = tokens_revoke_for_subject(subject_id=locked.id, reason="identity code changed")
+        # A code issued, or a request pushed, just before the change is not exchanged after it.
+        codes = codes_end_for_subject(
+            subject_id=locked.id,
+            user_id=locked.user_id,
+            at=timezone.now(),
+            reason="identity code changed",
+        )
         log_append(
             event_type=EventType.IDENTITY_CODE_CHANGED,
             subject_id=locked.id,
@@ -89,6 +111,7 @@ def identity_code_change(*, person: Person, code: str, actor: StaffActor, reason
                     "to": person_ref(subject_pseudonym(code)),
                 },
                 "tokensEnded": ended,
+                "codesEnded": codes,
                 "actorDetail": actor.as_body(),
                 "reason": reason,
             },
@@ -118,19 +141,23 @@ def provider_organisation_change(
             )
         locked.organisation_id = organisation_id
         locked.save(update_fields=["organisation_id"])
-        ended = (
-            tokens_revoke_for_client(
+        ended = codes = 0
+        if locked.application_id is not None:
+            ended = tokens_revoke_for_client(
                 application_id=locked.application_id, reason="organisation id changed"
             )
-            if locked.application_id is not None
-            else 0
-        )
+            codes = codes_end_for_client(
+                application_id=locked.application_id,
+                at=timezone.now(),
+                reason="organisation id changed",
+            )
         _entry(
             EventType.PROVIDER_ORGANISATION_CHANGED,
             actor=actor,
             reason=reason,
             provider={"id": locked.id, "name": locked.name, "from": old, "to": organisation_id},
             tokensEnded=ended,
+            codesEnded=codes,
         )
     return locked
 
@@ -204,12 +231,195 @@ def regulator_unassign(*, regulator: Regulator, actor: StaffActor, reason: str) 
         _entry(EventType.REGULATOR_UNASSIGNED, actor=actor, reason=reason, regulator=body)
 
 
+# --- OAuth clients: redirect URIs and signing keys -----------------------------------------
+
+
+def _client_body(application: Application) -> dict[str, Any]:
+    return {"id": application.pk, "clientId": application.client_id, "name": application.name}
+
+
+def _redirect_uris(uris: Sequence[str]) -> list[str]:
+    """The URIs as given, once each, in order; each one a URI DOT would accept."""
+    validator = AllowedURIValidator(
+        schemes=["https", "http"], name="redirect uri", allow_path=True, allow_query=True
+    )
+    kept: list[str] = []
+    for uri in (u.strip() for u in uris):
+        if not uri or uri in kept:
+            continue
+        try:
+            validator(uri)
+        except ValidationError as exc:
+            raise invalid("/redirectUris", f"{uri}: {' '.join(exc.messages)}") from None
+        kept.append(uri)
+    if not kept:
+        raise invalid("/redirectUris", "Give at least one redirect URI.")
+    return kept
+
+
+def client_redirect_uris_change(
+    *, application: Application, redirect_uris: Sequence[str], actor: StaffActor, reason: str
+) -> Application:
+    """Give the client other exact redirect URIs (https; http on loopback for a demo client).
+    For every URI taken away, whatever may have been sent to it ends: the codes and pushed
+    requests for it, the citizen-app authorizations whose code went there, and, for a provider
+    client, all its tokens (a token does not record which URI its code went to)."""
+    reason = _reason(reason)
+    uris = _redirect_uris(redirect_uris)
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        old = locked.redirect_uris.split()
+        if old == uris:
+            raise invalid("/redirectUris", "These already are the client's redirect URIs.")
+        locked.redirect_uris = " ".join(uris)
+        locked.save(update_fields=["redirect_uris"])
+        for uri in uris:
+            if not redirect_uri_registered(locked, uri):
+                raise invalid(
+                    "/redirectUris", f"{uri}: use https (http only on loopback, for a demo client)"
+                )
+        removed = set(old) - set(uris)
+        codes = tokens = apps = 0
+        if removed:
+            at, why = timezone.now(), "redirect URI taken away"
+            codes = codes_end_for_client(
+                application_id=locked.pk, at=at, reason=why, redirect_uris=removed
+            )
+            tokens = tokens_revoke_for_client(application_id=locked.pk, reason=why)
+            apps = app_authorizations_revoke_for_client(
+                application_id=locked.pk, at=at, redirect_uris=removed
+            )
+        _entry(
+            EventType.CLIENT_REDIRECT_URIS_CHANGED,
+            actor=actor,
+            reason=reason,
+            client={**_client_body(locked), "redirectUris": {"from": old, "to": uris}},
+            codesEnded=codes,
+            tokensEnded=tokens,
+            appAuthorizationsEnded=apps,
+        )
+    return locked
+
+
+def client_key_retire(*, key: ClientKey, actor: StaffActor, reason: str) -> ClientKey:
+    """Retire a client's signing key: no client assertion or CDS Hooks JWT signed with it
+    verifies from now on. No token ends (each is bound to the client's DPoP key, not to this
+    one). A citizen app keeps at least one key: without one it would be taken for a public
+    client (PKCE and DPoP only), so register the new key first."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = ClientKey.objects.select_for_update().select_related("application").get(pk=key.pk)
+        if locked.retired_at is not None:
+            raise invalid("/kid", "This key is retired already.")
+        in_force = ClientKey.objects.filter(application=locked.application, retired_at=None)
+        citizen_app = ClientProfile.objects.filter(
+            application=locked.application, kind=ClientProfile.Kind.CITIZEN_APP
+        ).exists()
+        if citizen_app and in_force.count() == 1:
+            raise conflict(
+                "This is the app's last key: without a key the app would be taken for a public "
+                "client. Register its new key first (manage.py register_client_key).",
+                code="last-client-key",
+                pointer="/kid",
+            )
+        locked.retired_at = timezone.now()
+        locked.save(update_fields=["retired_at"])
+        _entry(
+            EventType.CLIENT_KEY_RETIRED,
+            actor=actor,
+            reason=reason,
+            client={**_client_body(locked.application), "kid": locked.kid},
+        )
+    return locked
+
+
+# --- Users: staff rights, password, e-mail --------------------------------------------------
+
+
+def _user_body(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.get_username()}
+
+
+def _not_self(user: Any, actor: StaffActor) -> None:
+    if user.pk == actor.user_id:
+        raise conflict(
+            "Another staff member must make this change to your own account.",
+            code="own-account",
+        )
+
+
+def user_rights_change(
+    *, user: User, is_staff: bool, is_superuser: bool, actor: StaffActor, reason: str
+) -> User:
+    """Give or take a user's staff rights (the admin) and superuser rights (everything in it).
+    Never one's own."""
+    reason = _reason(reason)
+    _not_self(user, actor)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        old = {"isStaff": locked.is_staff, "isSuperuser": locked.is_superuser}
+        new = {"isStaff": bool(is_staff), "isSuperuser": bool(is_superuser)}
+        if old == new:
+            raise invalid("/isStaff", "The user already has these rights.")
+        locked.is_staff, locked.is_superuser = new["isStaff"], new["isSuperuser"]
+        locked.save(update_fields=["is_staff", "is_superuser"])
+        _entry(
+            EventType.USER_RIGHTS_CHANGED,
+            actor=actor,
+            reason=reason,
+            user={**_user_body(locked), "from": old, "to": new},
+        )
+    return locked
+
+
+def user_password_set(*, user: User, password: str, actor: StaffActor, reason: str) -> User:
+    """Set another user's password (Django's password rules apply). The user's other sessions
+    end at their next request (the session's password hash no longer matches)."""
+    reason = _reason(reason)
+    _not_self(user, actor)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise invalid("/password", " ".join(exc.messages)) from None
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        _entry(EventType.USER_PASSWORD_SET, actor=actor, reason=reason, user=_user_body(locked))
+    return locked
+
+
+def user_email_change(*, user: User, email: str, actor: StaffActor, reason: str) -> User:
+    """Change the e-mail address a user's password resets are sent to. The addresses are not
+    written to the append-only log (personal data); the entry says who, whose and why."""
+    reason = _reason(reason)
+    _not_self(user, actor)
+    email = (email or "").strip()
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise invalid("/email", "Give a valid e-mail address.") from None
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.email == email:
+            raise invalid("/email", "This already is the user's e-mail address.")
+        locked.email = email
+        locked.save(update_fields=["email"])
+        _entry(EventType.USER_EMAIL_CHANGED, actor=actor, reason=reason, user=_user_body(locked))
+    return locked
+
+
 __all__ = [
     "ConsentError",
     "StaffActor",
+    "client_key_retire",
+    "client_redirect_uris_change",
     "identity_code_change",
     "provider_organisation_change",
     "regulator_assign",
     "regulator_change",
     "regulator_unassign",
+    "user_email_change",
+    "user_password_set",
+    "user_rights_change",
 ]

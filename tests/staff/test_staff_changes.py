@@ -12,69 +12,19 @@ from django.test import Client
 
 from consents.events import EventType
 from consents.log import person_ref
-from consents.models import Consent, LogEntry
+from consents.models import LogEntry
 from mydata_operator.identity.models import Person, Provider, Regulator
 from mydata_operator.identity.selectors import subject_pseudonym
 from mydata_operator.staff import services
 from mydata_operator.staff.services import ConsentError, StaffActor
 from schemas.hetu import make_hetu
 from tests.fixtures.kanta import KantaStandIn
-from tests.provider_api.conftest import (
-    SECRET,
-    ProviderClient,
-    authorize,
-    bound_headers,
-    exchange,
-    make_client,
-    request_consent,
-)
+from tests.provider_api.conftest import ProviderClient, request_consent
+from tests.staff.conftest import admin_action, conditions, entries, token_for
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 SPARE_CODE = make_hetu(date(1979, 11, 3), 950)  # a free temporary code
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def staff(db: Any) -> Client:
-    user = get_user_model().objects.create_superuser("admin", password="admin-pass-1")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def provider_client(provider: Provider) -> ProviderClient:
-    return make_client(provider, "terveys-oy", SECRET)
-
-
-def token_for(citizen: Person, pc: ProviderClient, consent: Consent) -> str:
-    browser = Client()
-    assert citizen.user is not None
-    browser.force_login(citizen.user)
-    answer = exchange(Client(), pc, authorize(browser, pc.client_id, consent.id))
-    assert answer.status_code == 200, answer.content
-    return str(answer.json()["access_token"])
-
-
-def conditions(token: str) -> Any:
-    path = "/api/v1/data/Condition"
-    return Client().get(path, **bound_headers(token, "GET", path))
-
-
-def admin_action(staff: Client, model: str, obj: Any, action: str, **fields: str) -> Any:
-    return staff.post(
-        f"/admin/{model}/",
-        {"action": action, "_selected_action": [str(obj.pk)], "apply": "1", **fields},
-    )
-
-
-def entries(event: EventType) -> list[dict[str, Any]]:
-    return [json.loads(e.entry) for e in LogEntry.objects.filter(event_type=event).order_by("id")]
 
 
 def test_moving_an_identity_code_in_the_admin_ends_the_token_and_is_logged(
