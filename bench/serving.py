@@ -133,40 +133,45 @@ def fapi_client() -> Any:
     return _CLIENT[0]
 
 
-_MADE: list[Any] = []  # the lineages of the consents provider_token() made for this run
+#: Whose consents the data and introspection tokens use: Eero, so that Aino, whom the
+#: decision service asks about and whose consent list is measured, keeps the same consents
+#: through the whole bench (one to Terveys Oy, made once: `_AINO`).
+DATA_PERSON = "eero"
+_MADE: list[Any] = []  # the lineages of the consents made for the previous run's tokens
+_AINO: list[str] = []  # the token of Aino's one consent to Terveys Oy, made once
 
 
 def _withdraw_previous() -> None:
-    """Withdraw the consents made for the previous run: else Aino would hold more active
-    consents to Terveys Oy each run, and the decision service, which decides over all of
-    them, would slow down from run to run (as it did in the runs of 2026-12-05 02:28)."""
+    """Withdraw the consents made for the previous run's tokens: else Eero would hold four
+    more active consents each run, and every decision over his consents would grow."""
     from consents import services
     from consents.models import Consent, Status
     from mydata_operator.identity.models import Person
 
-    aino = Person.objects.get(user__username="aino")
+    person = Person.objects.get(user__username=DATA_PERSON)
     for lineage in _MADE:
         current = Consent.objects.filter(lineage=lineage).order_by("-version").first()
         if current is not None and current.status == Status.ACTIVE:
-            services.consent_withdraw(consent=current, actor=services.Actor.person(aino.id))
+            services.consent_withdraw(consent=current, actor=services.Actor.person(person.id))
     _MADE.clear()
 
 
-def provider_token() -> str:
+def provider_token(username: str = DATA_PERSON) -> str:
     """A fresh consent-bound, DPoP-bound access token, obtained as a provider does at FAPI 2.0
     (tools/fapi_client.py over HTTP against the bench's server): the provider asks for a
-    consent, pushes the authorization request (PAR, private_key_jwt, PKCE), the citizen
-    allows it on the authorize page (in-process, signed in), the provider exchanges the code
-    with a DPoP proof. Nothing else in the bench knows how a token is made."""
+    consent of `username`'s, pushes the authorization request (PAR, private_key_jwt, PKCE),
+    the citizen allows it on the authorize page (in-process, signed in), the provider
+    exchanges the code with a DPoP proof. Nothing else in the bench knows how a token is
+    made."""
     from django.test import Client
 
     from consents import services
     from mydata_operator.identity.models import Person
 
     client = fapi_client()
-    aino = Person.objects.get(user__username="aino")
+    person = Person.objects.get(user__username=username)
     consent = services.consent_request(
-        subject_id=aino.id,
+        subject_id=person.id,
         requester=PROVIDER_OID,
         kind="provider-sharing",
         scope={
@@ -179,11 +184,12 @@ def provider_token() -> str:
         },
         valid_until=datetime.now(UTC) + timedelta(days=90),
     )
-    _MADE.append(consent.lineage)
+    if username == DATA_PERSON:
+        _MADE.append(consent.lineage)
     authorize_url, verifier = client.push(redirect_uri=REDIRECT, consent_id=str(consent.id))
     browser = Client()
-    assert aino.user is not None
-    browser.force_login(aino.user)
+    assert person.user is not None
+    browser.force_login(person.user)
     parts = urlparse(authorize_url)
     page = browser.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
     assert page.status_code == 200, page.content[:500]
@@ -258,6 +264,8 @@ DATA_TOKENS = int(os.environ.get("BENCH_DATA_TOKENS", "4"))
 def credentials(session: str) -> Credentials:
     """Fresh provider tokens (tokens live 300 s: new ones for every endpoint run), the
     previous run's consents withdrawn, and the session."""
+    if not _AINO:  # the consent the decision service finds (CONSENT_PERMIT), made once
+        _AINO.append(provider_token("aino"))
     _withdraw_previous()
     tokens = [provider_token() for _ in range(DATA_TOKENS)]
     return Credentials(fapi_client(), tokens, session, os.environ["TAHTO_PUBLIC_URL"])
