@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from mydata_operator.api.dates import local_datetime
 from mydata_operator.identity.models import Person
 
 from . import labels as L
@@ -33,11 +34,7 @@ class Readable:
 def _when(timestamp: int | float | None) -> str:
     if not timestamp:
         return ""
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone())
-    return _("%(date)s at %(time)s") % {
-        "date": formats.date_format(moment, "SHORT_DATE_FORMAT"),
-        "time": formats.time_format(moment, "TIME_FORMAT"),
-    }
+    return local_datetime(datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone()))
 
 
 def _iso_date(value: Any) -> str:

@@ -19,6 +19,7 @@ from consents import representation
 from consents.models import Consent, LogEntry, Mandate, Receipt
 from consents.policy import KINDS_FOR_FLOW
 from consents.states import Status
+from mydata_operator.api.dates import local_datetime
 from mydata_operator.identity.models import Person, Provider
 
 from . import labels as L
@@ -174,11 +175,7 @@ def describe_scope(
 
 
 def _datetime(value: datetime) -> str:
-    local = timezone.localtime(value)
-    return _("%(date)s at %(time)s") % {
-        "date": formats.date_format(local, "SHORT_DATE_FORMAT"),
-        "time": formats.time_format(local, "TIME_FORMAT"),
-    }
+    return local_datetime(value)  # one format with the provider API's authorize page
 
 
 def validity(consent: Consent) -> str:

@@ -1,25 +1,26 @@
 """The notice text shown on the authorize page, recorded verbatim when the citizen approves."""
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from consents.models import Consent
 from consents.vocabulary import CATEGORIES, PURPOSES
+from mydata_operator.api.dates import local_datetime
 from mydata_operator.identity.models import Provider
 
 TEMPLATES = {
     "fi": (
-        "{provider} ({oid}) pyytää lupaa saada sinusta seuraavat tiedot: {categories}. "
+        "{provider} pyytää lupaa saada sinusta seuraavat tiedot: {categories}. "
         "Käyttötarkoitus: {purpose}. Lupa on voimassa {end} asti, ja voit perua sen milloin "
         "tahansa Tahdossa; peruminen lopettaa tietojen luovutuksen heti."
     ),
     "sv": (
-        "{provider} ({oid}) ber om tillstånd att få följande uppgifter om dig: {categories}. "
+        "{provider} ber om tillstånd att få följande uppgifter om dig: {categories}. "
         "Ändamål: {purpose}. Samtycket gäller till {end}, och du kan återkalla det när som "
         "helst i Tahto; återkallandet stoppar utlämnandet genast."
     ),
     "en": (
-        "{provider} ({oid}) asks for your permission to receive the following data about you: "
+        "{provider} asks for your permission to receive the following data about you: "
         "{categories}. Purpose: {purpose}. The consent is valid until {end}, and you can "
         "withdraw it at any time in Tahto; withdrawal stops the disclosure at once."
     ),
@@ -61,14 +62,12 @@ def notice_text(*, consent: Consent, provider: Provider, language: str) -> str:
     """The exact text the citizen reads before approving; a function of the consent only."""
     language = notice_language(language)
     scope = consent.scope if isinstance(consent.scope, dict) else {}
-    end = (
-        timezone.localtime(consent.valid_until).strftime("%Y-%m-%d %H:%M %Z")
-        if consent.valid_until
-        else OPEN_ENDED[language]
-    )
+    end = OPEN_ENDED[language]
+    if consent.valid_until:
+        with translation.override(language):  # the dashboard's format: 29.5.2027 klo 9.36
+            end = local_datetime(consent.valid_until)
     return TEMPLATES[language].format(
         provider=provider.name,
-        oid=provider.organisation_id,
         categories=", ".join(category_names(sorted(scope.get("dataCategories", [])), language))
         or "-",
         purpose=purpose_name(str(scope.get("purpose", "self-care-support")), language),

@@ -41,6 +41,7 @@ from consents.errors import ConsentError
 from consents.models import Consent
 from consents.states import Status
 from mydata_operator.api.access import representations_of
+from mydata_operator.api.dates import local_datetime
 from mydata_operator.identity.models import Provider
 from mydata_operator.identity.selectors import person_for_user
 from mydata_operator.security.dpop import ALLOWED_ALGS, dpop_nonce
@@ -265,6 +266,9 @@ class ConsentAuthorizationView(AuthorizationView):
                 provider=self._provider,
                 provider_kind=kind_name(self._provider.kind, language),
                 notice=self._notice(),
+                valid_until=local_datetime(self._consent.valid_until)
+                if self._consent.valid_until
+                else "",
                 categories=category_names(sorted(scope.get("dataCategories", [])), language),
                 purpose=purpose_name(str(scope.get("purpose", "")), language),
                 already_approved=self._consent.status == Status.ACTIVE,

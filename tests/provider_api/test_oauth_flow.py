@@ -81,7 +81,7 @@ def test_authorize_page_shows_who_asks_for_what(
         ),
     )
     html = page.content.decode()
-    assert "Terveys Oy" in html and "1.2.246.10.1234567.10.0" in html
+    assert "Terveys Oy" in html and "1.2.246.10.1234567.10.0" not in html  # no OIDs
     assert "Diagnoosit" in html and "Lääkitys" in html  # in the citizen's language
     assert "Terveydenhuollon palveluntuottaja" in html
 
