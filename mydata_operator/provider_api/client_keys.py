@@ -187,7 +187,8 @@ def _confirm_and_record(
 
 
 def client_keys_register(*, application: Application, jwks: dict[str, Any]) -> list[ClientKey]:
-    """Register the public keys of a JWK Set for a client; a private key is refused."""
+    """Register the public keys of a JWK Set for a client; a private key is refused, and so
+    is a kid the client's key was retired under (retiring is logged; bringing back is not)."""
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list) or not keys:
         raise ValueError("jwks must be a JWK Set: an object with a non-empty 'keys' list")
@@ -205,6 +206,14 @@ def client_keys_register(*, application: Application, jwks: dict[str, Any]) -> l
             except (JoseError, ValueError, TypeError, KeyError) as exc:
                 raise ValueError(f"jwks.keys[{index}] is not a usable JWK: {exc}") from exc
             kid = str(key.get("kid") or imported.thumbprint())
+            retired = ClientKey.objects.filter(
+                application=application, kid=kid, retired_at__isnull=False
+            ).first()
+            if retired is not None:  # retired by a logged staff action: never silently back
+                raise ValueError(
+                    f"jwks.keys[{index}]: the key {kid} was retired on "
+                    f"{retired.retired_at:%Y-%m-%d}; register the new key under a new kid"
+                )
             public = dict(imported.as_dict(private=False))
             public["kid"] = kid
             made.append(

@@ -171,3 +171,17 @@ def test_a_replayed_jti_is_refused_with_the_kept_key(key: ECKey) -> None:
     with pytest.raises(ClientJwtInvalid) as err:
         client_jwt_verify(token, audiences=(AUD,))
     assert err.value.field == "jti"
+
+
+def test_a_retired_key_cannot_be_registered_again(app: Application, key: ECKey) -> None:
+    """Retiring is a logged staff action; registering (a management command) must not undo
+    it silently, with the same key or another under the same kid."""
+    from mydata_operator.provider_api.models import ClientKey
+
+    ClientKey.objects.filter(kid="k1").update(retired_at=datetime.now(UTC))
+    for again in (key, ECKey.generate_key("P-256", parameters={"kid": "k1"})):
+        with pytest.raises(ValueError, match="retired"):
+            client_keys_register(application=app, jwks={"keys": [again.as_dict(private=False)]})
+    assert ClientKey.objects.get(kid="k1").retired_at is not None
+    with pytest.raises(ClientJwtInvalid):
+        client_jwt_verify(assertion(key), audiences=(AUD,))
