@@ -39,7 +39,7 @@ from uuid import UUID
 import rfc8785
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, router, transaction
-from django.db.models import Count, F, Field
+from django.db.models import Count, F, Field, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -464,17 +464,25 @@ def _integrate_batch(limit: int, pause: Callable[[int], None] | None = None) -> 
 _DAILY_KEY = ("day", "event_type", "kind", "recipient", "outcome")
 
 
+def _daily_groups(entries: QuerySet[LogEntry]) -> QuerySet[LogEntry, tuple[Any, ...]]:
+    """The entries grouped as LogDailyCount counts them: the key (the day in
+    settings.TIME_ZONE first) and `n`, how many. The one grouping of the integrator and the
+    integrity check."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return (
+        entries.annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .values_list(*_DAILY_KEY)
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def daily_counts_add(*, first: int, end: int) -> int:
     """Add the entries with leaf index first … end-1 to LogDailyCount (in the caller's
     transaction: the integrator's batch). Returns how many count rows it touched."""
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    groups = (
+    groups = _daily_groups(
         LogEntry._base_manager.filter(leaf__seq__gte=first, leaf__seq__lt=end)
-        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
-        .values_list(*_DAILY_KEY)
-        .annotate(n=Count("id"))
-        .order_by(*_DAILY_KEY)
-    )
+    ).order_by(*_DAILY_KEY)
     rows = [list(row) for row in groups]
     if not rows:
         return 0
@@ -489,6 +497,56 @@ def daily_counts_add(*, first: int, end: int) -> int:
             rows,
         )
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DailyCountDifference:
+    """A LogDailyCount key whose stored count is not the number of integrated entries."""
+
+    day: str  # ISO date, in settings.TIME_ZONE
+    event_type: str
+    kind: str
+    recipient: str
+    outcome: str
+    counted: int  # integrated entries with this key
+    stored: int  # LogDailyCount.entries, 0 when there is no row
+
+
+def daily_counts_differences() -> list[DailyCountDifference]:
+    """Recount the integrated entries as the integrator counts them and return every key
+    whose LogDailyCount row is missing, extra or wrong, in key order.
+
+    One statement: the recount and the stored rows are read in one snapshot, so a batch
+    integrated meanwhile (its leaves and counts commit together) is in both or in neither.
+    """
+    counted_sql, counted_params = _daily_groups(
+        LogEntry._base_manager.filter(leaf__isnull=False)
+    ).query.sql_with_params()
+    stored_sql, stored_params = (
+        LogDailyCount.objects.values_list(*_DAILY_KEY, "entries").order_by().query.sql_with_params()
+    )
+    key = ", ".join(_DAILY_KEY)
+    sql = (
+        f"SELECT {key}, SUM(counted), SUM(stored) FROM ("  # noqa: S608 - the model's own names
+        f"SELECT {key}, n AS counted, 0 AS stored FROM ({counted_sql}) c "
+        f"UNION ALL SELECT {key}, 0 AS counted, entries AS stored FROM ({stored_sql}) s"
+        f") u GROUP BY {key} HAVING SUM(counted) <> SUM(stored) ORDER BY {key}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [*counted_params, *stored_params])
+        rows = cur.fetchall()
+    return [
+        DailyCountDifference(
+            day=day.isoformat() if hasattr(day, "isoformat") else str(day),
+            event_type=event_type,
+            kind=kind,
+            recipient=recipient,
+            outcome=outcome,
+            counted=int(counted),
+            stored=int(stored),
+        )
+        for day, event_type, kind, recipient, outcome, counted, stored in rows
+    ]
 
 
 _local_lock = threading.Lock()

@@ -13,7 +13,9 @@ checkpoint a registered witness cosigned (a shorter or different log is an alarm
 consent's state replayed from its log entries against the consents table (a consent with no
 history is an alarm; one whose newest entries are not integrated yet is compared by a later
 check), and every receipt against its log entry (a receipt whose entry is missing, and an
-integrated entry whose receipt is missing, are alarms).
+integrated entry whose receipt is missing, are alarms), and the daily counts the regulator's
+statistics read (LogDailyCount) against the integrated entries recounted as the integrator
+counts them (a missing, extra or changed count row is an alarm).
 """
 
 from __future__ import annotations
@@ -418,6 +420,32 @@ def _check_witnessed(report: LogReport, heads_size: int | None) -> tuple[int | N
     return newest, problems
 
 
+def _check_daily_counts() -> list[str]:
+    """The daily counts the regulator's statistics read equal the integrated entries,
+    recounted as the integrator counts them (one GROUP BY over the log, in the database)."""
+    problems: list[str] = []
+    for d in consent_log.daily_counts_differences():
+        key = (
+            f"the daily count of {d.day} for {d.event_type} (kind {d.kind!r}, recipient "
+            f"{d.recipient!r}, outcome {d.outcome!r})"
+        )
+        if d.stored == 0:
+            problems.append(
+                f"{key} is missing: the log has {d.counted} such entries, the statistics count none"
+            )
+        elif d.counted == 0:
+            problems.append(
+                f"{key} says {d.stored} entries, but the log has none: the statistics count "
+                "entries that do not exist"
+            )
+        else:
+            problems.append(
+                f"{key} says {d.stored} entries, but the log has {d.counted}: the statistics "
+                "are wrong"
+            )
+    return problems
+
+
 @dataclass
 class IntegrityReport:
     """What one integrity check found; ok when there are no problems."""
@@ -458,10 +486,11 @@ def integrity_check(*, check_consistency: bool = True) -> IntegrityReport:
         problems += found
         report.receipts, found = _check_receipts(replay)
         problems += found
+        problems += _check_daily_counts()
     else:
         problems.append(
-            "the consents and receipts were not compared with the log, because the log "
-            "itself does not verify"
+            "the consents, receipts and daily counts were not compared with the log, because "
+            "the log itself does not verify"
         )
     report.problems = problems
     return report

@@ -61,6 +61,7 @@ def daily_counts_are_right(integrated: list[int]) -> None:
         for c in LogDailyCount.objects.all()
     }
     assert counted == dict(expected)
+    assert log.daily_counts_differences() == []  # and the integrity check's recount agrees
 
 
 OPS = st.lists(

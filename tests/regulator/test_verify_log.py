@@ -283,3 +283,75 @@ def test_integrity_page_shows_the_last_check(
     periodic_alarm()
     text = regulator_client.get("/regulator/integrity/").content.decode()
     assert "ALARM" in text and "no receipt for it is stored" in text
+
+
+# --- the daily counts the regulator's statistics read ----------------------------------------
+
+
+def daily_count(event_type: str) -> Any:
+    from consents.models import LogDailyCount
+
+    return LogDailyCount.objects.get(event_type=event_type)
+
+
+def test_daily_counts_of_entries_near_midnight_agree_with_the_log(signed: int) -> None:
+    """The recount takes the day in the service's time zone, as the integrator does: 23:30
+    UTC on 1 March is 2 March in Helsinki, and a UTC recount would see two wrong days."""
+    from datetime import UTC, datetime
+
+    from django.db import transaction
+
+    from consents.events import EventType
+
+    with transaction.atomic():
+        consent_log.log_append(
+            event_type=EventType.DECISION_DENY,
+            occurred_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC),
+            outcome="deny",
+        )
+    consent_log.log_integrate()
+    consent_log.tree_head_sign()
+    from consents.models import LogDailyCount
+
+    assert {str(d) for d in LogDailyCount.objects.values_list("day", flat=True)} == {"2026-03-02"}
+    assert consent_log.daily_counts_differences() == []
+    assert "verified" in verify_log()
+
+
+def test_daily_count_raised_by_one_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    row = daily_count("decision.permit")
+    attacker("UPDATE consents_logdailycount SET entries = entries + 1 WHERE id = %s", [row.id])
+    expected = (
+        f"the daily count of {row.day} for decision.permit (kind {row.kind!r}, recipient "
+        f"{row.recipient!r}, outcome 'permit') says {row.entries + 1} entries, but the log "
+        f"has {row.entries}"
+    )
+    assert expected in failure()
+    assert expected in periodic_alarm()
+
+
+def test_deleted_daily_count_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    row = daily_count("consent.withdrawn")
+    attacker("DELETE FROM consents_logdailycount WHERE id = %s", [row.id])
+    expected = (
+        f"the daily count of {row.day} for consent.withdrawn (kind {row.kind!r}, recipient "
+        f"{row.recipient!r}, outcome {row.outcome!r}) is missing: the log has {row.entries} "
+        "such entries"
+    )
+    assert expected in failure()
+    assert expected in periodic_alarm()
+
+
+def test_extra_daily_count_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    """A count row for a day with no entries: statistics of decisions that never happened."""
+    attacker(
+        "INSERT INTO consents_logdailycount (day, event_type, kind, recipient, outcome, entries)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        ["2026-02-27", "decision.permit", "", "1.2.246.10.9999999.10.0", "permit", 500],
+    )
+    expected = (
+        "the daily count of 2026-02-27 for decision.permit (kind '', recipient "
+        "'1.2.246.10.9999999.10.0', outcome 'permit') says 500 entries, but the log has none"
+    )
+    assert expected in failure()
+    assert expected in periodic_alarm()

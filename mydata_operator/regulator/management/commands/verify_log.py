@@ -13,9 +13,10 @@ class Command(BaseCommand):
         "Verify the stored consent log: recompute every leaf hash, searchable column and "
         "subtree node from the entries, check every signed tree head's root and signature, "
         "the consistency between consecutive signed tree heads, the log against every "
-        "checkpoint a witness cosigned, every consent's state replayed from the log, and every "
-        "receipt against its entry. The result is stored and logged (as the periodic check's "
-        "is). Exit status 1 when anything fails."
+        "checkpoint a witness cosigned, every consent's state replayed from the log, every "
+        "receipt against its entry, and the daily counts the statistics read against the "
+        "entries. The result is stored and logged (as the periodic check's is). Exit status 1 "
+        "when anything fails."
     )
 
     def add_arguments(self, parser: Any) -> None:
