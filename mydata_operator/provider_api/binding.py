@@ -2,6 +2,7 @@
 what the authorization granted. Whether a token is alive, and revoking tokens, is
 `tokens.py`'s."""
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,15 +143,13 @@ def model_from_row(model: Any, fields: list[Any], values: Any) -> Any:
     return model.from_db(connection.alias, names, converted)
 
 
-def token_facts(value: str) -> TokenFacts | None:
-    """The access token of a value with its consent authorization and the versions of its
-    consent that are not superseded (what `consents.policy` decides on): one statement on the
-    binding's primary key, DOT's token checksum and the consent's lineage. None when the
-    value is no consent-bound access token (DOT deletes a revoked token's row)."""
+@functools.cache
+def _token_facts_sql(vendor: str) -> str:
+    """`token_facts`'s statement, built once per database vendor (names from the models)."""
     q = connection.ops.quote_name
     authorization_columns = ", ".join(f"z.{q(f.column)}" for f in _AUTHORIZATION_FIELDS)
     consent_columns = ", ".join(f"c.{q(f.column)}" for f in _CONSENT_FIELDS)
-    sql = f"""
+    return f"""
         SELECT t.application_id, t.scope, t.created, t.expires, b.jkt,
                {authorization_columns}, {consent_columns}
         FROM {q(TokenBinding._meta.db_table)} b
@@ -160,6 +159,14 @@ def token_facts(value: str) -> TokenFacts | None:
             ON c.lineage = z.consent_lineage AND c.status <> %s
         WHERE b.token_checksum = %s AND b.kind = %s
     """  # noqa: S608 - table and column names from the models
+
+
+def token_facts(value: str) -> TokenFacts | None:
+    """The access token of a value with its consent authorization and the versions of its
+    consent that are not superseded (what `consents.policy` decides on): one statement on the
+    binding's primary key, DOT's token checksum and the consent's lineage. None when the
+    value is no consent-bound access token (DOT deletes a revoked token's row)."""
+    sql = _token_facts_sql(connection.vendor)
     params = [Status.SUPERSEDED.value, checksum(value), TokenBinding.Kind.ACCESS.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

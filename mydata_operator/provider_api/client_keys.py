@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -126,6 +127,28 @@ _APP_FIELDS = [f for f in Application._meta.concrete_fields]
 _PROVIDER_FIELDS = [f for f in Provider._meta.concrete_fields]
 
 
+@functools.cache
+def _confirm_sql() -> str:
+    """`_confirm_and_record`'s PostgreSQL statement, built once (names from the models)."""
+    q = connection.ops.quote_name
+    app_cols = ", ".join(f"a.{q(f.column)}" for f in _APP_FIELDS)
+    provider_cols = ", ".join(f"p.{q(f.column)}" for f in _PROVIDER_FIELDS)
+    return f"""
+        WITH k AS (
+            SELECT application_id FROM {q(ClientKey._meta.db_table)}
+            WHERE application_id = %s AND kid = %s AND retired_at IS NULL AND jwk = %s::jsonb
+        ), u AS (
+            INSERT INTO {q(ClientJwtUse._meta.db_table)} (application_id, jti, expires_at)
+            SELECT application_id, %s, %s FROM k
+            ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u), {app_cols}, {provider_cols}
+        FROM {q(Application._meta.db_table)} a
+        LEFT JOIN {q(Provider._meta.db_table)} p ON p.application_id = a.id
+        WHERE a.id = %s
+    """  # noqa: S608 - table and column names from the models
+
+
 def _confirm_and_record(
     key: _Key, *, jti: str, expires_at: dt.datetime
 ) -> tuple[bool, bool, Application | None, Provider | None]:
@@ -148,25 +171,8 @@ def _confirm_and_record(
         application = Application.objects.filter(pk=key.application_id).first()
         provider = Provider.objects.filter(application_id=key.application_id).first()
         return in_force, fresh, application, provider
-    q = connection.ops.quote_name
-    app_cols = ", ".join(f"a.{q(f.column)}" for f in _APP_FIELDS)
-    provider_cols = ", ".join(f"p.{q(f.column)}" for f in _PROVIDER_FIELDS)
-    sql = f"""
-        WITH k AS (
-            SELECT application_id FROM {q(ClientKey._meta.db_table)}
-            WHERE application_id = %s AND kid = %s AND retired_at IS NULL AND jwk = %s::jsonb
-        ), u AS (
-            INSERT INTO {q(ClientJwtUse._meta.db_table)} (application_id, jti, expires_at)
-            SELECT application_id, %s, %s FROM k
-            ON CONFLICT DO NOTHING RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u), {app_cols}, {provider_cols}
-        FROM {q(Application._meta.db_table)} a
-        LEFT JOIN {q(Provider._meta.db_table)} p ON p.application_id = a.id
-        WHERE a.id = %s
-    """  # noqa: S608 - table and column names from the models
     params: list[Any] = [key.application_id, key.kid, json.dumps(key.jwk), jti, expires_at]
-    sql, prefixed = replay_statement(sql)
+    sql, prefixed = replay_statement(_confirm_sql())
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, key.application_id])
         if prefixed:

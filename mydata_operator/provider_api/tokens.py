@@ -48,6 +48,7 @@ from mydata_operator.identity.models import Provider
 
 from . import binding
 from .auth import ProviderPrincipal
+from .authorization import DetailsError, details_parse
 from .fapi import ANSWER_WINDOW
 from .models import ConsentAuthorization, PushedAuthorizationRequest, TokenBinding
 
@@ -255,13 +256,12 @@ def tokens_revoke_follow(*, batch: int = 500) -> int:
 
 
 def _pushed_consent_id(pushed: PushedAuthorizationRequest) -> str:
-    """The consentId the pushed request's authorization_details name ("" if none)."""
+    """The consentId the pushed request's authorization_details name ("" if none), read by
+    the one parser of those details."""
     try:
-        details = json.loads(str(pushed.parameters.get("authorization_details") or "[]"))
-    except ValueError:
+        return str(details_parse(pushed.parameters.get("authorization_details")).consent_id)
+    except DetailsError:
         return ""
-    item = details[0] if isinstance(details, list) and details else {}
-    return str(item.get("consentId", "")) if isinstance(item, dict) else ""
 
 
 def _pushed_end(pushed: list[PushedAuthorizationRequest], at: datetime) -> int:
