@@ -10,9 +10,8 @@ from mydata_operator.security.throttle import ThrottledAuthenticationForm
 from mydata_operator.views import healthz, home
 
 urlpatterns = [
-    path("", home, name="home"),
-    path("", include("mydata_operator.dashboard.urls")),
-    path("regulator/", include("mydata_operator.regulator.urls")),
+    # Machine endpoints first: the resolver tries patterns in order, and these are the ones
+    # called thousands of times a second (none of the pages below starts with these paths).
     path("healthz", healthz, name="healthz"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path(
@@ -21,9 +20,15 @@ urlpatterns = [
         name="oauth-authorization-server",
     ),
     path("o/", include("mydata_operator.provider_api.oauth_urls")),
+    path("api/v1/", include("mydata_operator.log_api.urls")),
+    path("api/v1/", include("mydata_operator.citizen_api.urls")),
+    path("api/v1/", include("mydata_operator.provider_api.urls")),
     # CDS Hooks services live at {base}/cds-services (the spec fixes the path).
     path("cds-services", CdsDiscoveryApi.as_view(), name="cds-services"),
     path("cds-services/<str:service_id>", CdsConsentConsultApi.as_view(), name="cds-service"),
+    path("", home, name="home"),
+    path("", include("mydata_operator.dashboard.urls")),
+    path("regulator/", include("mydata_operator.regulator.urls")),
     path("admin/", admin.site.urls),
     # Sign-in with the lockout message (mydata_operator.security.throttle); the rest as Django's.
     path(
@@ -33,9 +38,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("mydata_operator.log_api.urls")),
-    path("api/v1/", include("mydata_operator.citizen_api.urls")),
-    path("api/v1/", include("mydata_operator.provider_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

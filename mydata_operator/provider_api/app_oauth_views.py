@@ -29,7 +29,6 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 
@@ -86,8 +85,6 @@ def _client_authenticated(request: HttpRequest, application: Application) -> boo
     return bool(verified.application.pk == application.pk)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(never_cache, name="dispatch")
 class AppPushedAuthorizationView(View):
     """RFC 9126 for citizen apps: checked as the authorize page would, kept one use."""
 
@@ -245,8 +242,6 @@ def _token_urls(request: HttpRequest) -> tuple[str, ...]:
     return (f"{settings.TAHTO_PUBLIC_URL}{TOKEN_PATH}", request.build_absolute_uri(request.path))
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(never_cache, name="dispatch")
 class AppTokenView(View):
     """Tokens for citizen apps: authorization_code (with PKCE) or refresh_token, DPoP-bound."""
 

@@ -23,11 +23,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
 from django.views import View
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import Application
@@ -374,8 +371,6 @@ class ConsentAuthorizationView(AuthorizationView):
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(never_cache, name="dispatch")
 class ConsentIntrospectionView(View):
     """RFC 7662 token introspection for the client the token was issued to."""
 
@@ -436,8 +431,6 @@ class ServerMetadataView(OAuthServerMetadataView):
         return out
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(never_cache, name="dispatch")
 class PushedAuthorizationView(View):
     """RFC 9126: the client pushes its authorization request (private_key_jwt); we check it as
     the authorize endpoint would and answer a single-use request_uri bound to the client."""
