@@ -340,7 +340,7 @@ def test_both_record_how_many_daily_count_rows_they_compared(signed: int) -> Non
     # verify_log's own audit.integrity entry is not integrated yet, so no new count row.
     for source in ("verify_log", "periodic"):
         check = IntegrityCheck.objects.get(source=source)
-        assert check.daily_counts == rows, source
+        assert check.daily_counts == rows and check.log_entry_id is not None, source
         logged = json.loads(LogEntry.objects.get(id=check.log_entry_id).entry)
         assert logged["check"]["dailyCounts"] == rows
 
