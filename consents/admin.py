@@ -95,7 +95,15 @@ class MandateAdmin(ReadOnlyAdmin):
 class IntegrityCheckAdmin(ReadOnlyAdmin):
     """Results of verify_log and the periodic integrity check; the newest first."""
 
-    list_display = ["finished_at", "source", "ok", "entries", "witnessed_size", "log_entry_id"]
+    list_display = [
+        "finished_at",
+        "source",
+        "ok",
+        "entries",
+        "daily_counts",
+        "witnessed_size",
+        "log_entry_id",
+    ]
     list_filter = ["ok", "source"]
     readonly_fields = [
         "started_at",
@@ -106,6 +114,7 @@ class IntegrityCheckAdmin(ReadOnlyAdmin):
         "tree_heads",
         "consents",
         "receipts",
+        "daily_counts",
         "witnessed_size",
         "problems",
         "log_entry_id",

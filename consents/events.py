@@ -80,6 +80,15 @@ class EventType(models.TextChoices):
         "Operator staff changed a user's e-mail address, where password resets go (the "
         "addresses are not written to the log)",
     )
+    USER_DEACTIVATED = (
+        "user.deactivated",
+        "Operator staff turned a user's account off: the user was signed out everywhere, and "
+        "the app authorizations, codes and pushed requests their account held were ended",
+    )
+    USER_REACTIVATED = (
+        "user.reactivated",
+        "Operator staff turned a user's account on again (nothing ended before comes back)",
+    )
 
 
 EVENT_DESCRIPTIONS: dict[str, str] = {e.value: e.label for e in EventType}

@@ -512,12 +512,24 @@ class DailyCountDifference:
     stored: int  # LogDailyCount.entries, 0 when there is no row
 
 
-def daily_counts_differences() -> list[DailyCountDifference]:
-    """Recount the integrated entries as the integrator counts them and return every key
-    whose LogDailyCount row is missing, extra or wrong, in key order.
+@dataclass(frozen=True)
+class DailyCountsComparison:
+    """What one comparison of LogDailyCount with the integrated entries found."""
 
-    One statement: the recount and the stored rows are read in one snapshot, so a batch
-    integrated meanwhile (its leaves and counts commit together) is in both or in neither.
+    compared: int  # LogDailyCount rows read (and compared)
+    differences: list[DailyCountDifference]
+
+
+def daily_counts_compare() -> DailyCountsComparison:
+    """Recount the integrated entries as the integrator counts them and compare them with
+    the LogDailyCount rows: how many rows were compared, and every key whose row is missing,
+    extra or wrong, in key order.
+
+    One statement: the recount, the stored rows and their number are read in one snapshot,
+    so a batch integrated meanwhile (its leaves and counts commit together) is in all of
+    them or in none. The number rides on every row it returns (a window over the groups),
+    and the first group is returned even when it agrees, so that a log without differences
+    still tells how many rows it compared.
     """
     counted_sql, counted_params = _daily_groups(
         LogEntry._base_manager.filter(leaf__isnull=False)
@@ -527,15 +539,20 @@ def daily_counts_differences() -> list[DailyCountDifference]:
     )
     key = ", ".join(_DAILY_KEY)
     sql = (
-        f"SELECT {key}, SUM(counted), SUM(stored) FROM ("  # noqa: S608 - the model's own names
-        f"SELECT {key}, n AS counted, 0 AS stored FROM ({counted_sql}) c "
-        f"UNION ALL SELECT {key}, 0 AS counted, entries AS stored FROM ({stored_sql}) s"
-        f") u GROUP BY {key} HAVING SUM(counted) <> SUM(stored) ORDER BY {key}"
+        f"SELECT {key}, counted, stored, compared FROM ("  # noqa: S608 - the model's own names
+        f"SELECT {key}, SUM(counted) AS counted, SUM(stored) AS stored, "
+        "SUM(SUM(is_row)) OVER () AS compared, "
+        f"ROW_NUMBER() OVER (ORDER BY {key}) AS place FROM ("
+        f"SELECT {key}, n AS counted, 0 AS stored, 0 AS is_row FROM ({counted_sql}) c "
+        f"UNION ALL SELECT {key}, 0 AS counted, entries AS stored, 1 AS is_row "
+        f"FROM ({stored_sql}) s"
+        f") u GROUP BY {key}"
+        f") g WHERE counted <> stored OR place = 1 ORDER BY {key}"
     )
     with connection.cursor() as cur:
         cur.execute(sql, [*counted_params, *stored_params])
         rows = cur.fetchall()
-    return [
+    differences = [
         DailyCountDifference(
             day=day.isoformat() if hasattr(day, "isoformat") else str(day),
             event_type=event_type,
@@ -545,8 +562,10 @@ def daily_counts_differences() -> list[DailyCountDifference]:
             counted=int(counted),
             stored=int(stored),
         )
-        for day, event_type, kind, recipient, outcome, counted, stored in rows
+        for day, event_type, kind, recipient, outcome, counted, stored, _ in rows
+        if int(counted) != int(stored)
     ]
+    return DailyCountsComparison(compared=int(rows[0][-1]) if rows else 0, differences=differences)
 
 
 _local_lock = threading.Lock()

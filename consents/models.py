@@ -377,6 +377,15 @@ class IntegrityCheck(models.Model):
     tree_heads = models.IntegerField(default=0)
     consents = models.IntegerField(default=0)
     receipts = models.IntegerField(default=0)
+    # Nullable: the checks stored before it was counted say nothing (and SQLite adds a
+    # nullable column in place, keeping the append-only triggers; a NOT NULL one would
+    # rebuild the table without them).
+    daily_counts = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="LogDailyCount rows compared with the recounted entries (empty before "
+        "it was recorded)",
+    )
     witnessed_size = models.BigIntegerField(null=True, blank=True)
     problems = models.JSONField(default=list, help_text="What failed, in words")
     log_entry_id = models.BigIntegerField(

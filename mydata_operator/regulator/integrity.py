@@ -420,11 +420,13 @@ def _check_witnessed(report: LogReport, heads_size: int | None) -> tuple[int | N
     return newest, problems
 
 
-def _check_daily_counts() -> list[str]:
+def _check_daily_counts() -> tuple[int, list[str]]:
     """The daily counts the regulator's statistics read equal the integrated entries,
-    recounted as the integrator counts them (one GROUP BY over the log, in the database)."""
+    recounted as the integrator counts them (one GROUP BY over the log, in the database).
+    Returns how many count rows were compared, read by that same statement."""
     problems: list[str] = []
-    for d in consent_log.daily_counts_differences():
+    comparison = consent_log.daily_counts_compare()
+    for d in comparison.differences:
         key = (
             f"the daily count of {d.day} for {d.event_type} (kind {d.kind!r}, recipient "
             f"{d.recipient!r}, outcome {d.outcome!r})"
@@ -443,7 +445,7 @@ def _check_daily_counts() -> list[str]:
                 f"{key} says {d.stored} entries, but the log has {d.counted}: the statistics "
                 "are wrong"
             )
-    return problems
+    return comparison.compared, problems
 
 
 @dataclass
@@ -454,6 +456,7 @@ class IntegrityReport:
     log: LogReport
     consents: int = 0
     receipts: int = 0
+    daily_counts: int | None = None  # None: not compared (the log itself does not verify)
     witnessed_size: int | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -486,7 +489,8 @@ def integrity_check(*, check_consistency: bool = True) -> IntegrityReport:
         problems += found
         report.receipts, found = _check_receipts(replay)
         problems += found
-        problems += _check_daily_counts()
+        report.daily_counts, found = _check_daily_counts()
+        problems += found
     else:
         problems.append(
             "the consents, receipts and daily counts were not compared with the log, because "
@@ -510,6 +514,7 @@ def integrity_check_record(report: IntegrityReport, *, source: str) -> Integrity
                     "treeHeads": report.log.tree_heads,
                     "consents": report.consents,
                     "receipts": report.receipts,
+                    "dailyCounts": report.daily_counts,
                     "witnessedSize": report.witnessed_size,
                     "problems": report.problems[:50],
                     "startedAt": report.started_at,
@@ -525,6 +530,7 @@ def integrity_check_record(report: IntegrityReport, *, source: str) -> Integrity
             tree_heads=report.log.tree_heads,
             consents=report.consents,
             receipts=report.receipts,
+            daily_counts=report.daily_counts,
             witnessed_size=report.witnessed_size,
             problems=report.problems,
             log_entry_id=entry.id,

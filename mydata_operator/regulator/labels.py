@@ -61,6 +61,8 @@ EVENT_NAMES: Mapping[str, Promise] = {
     EventType.USER_RIGHTS_CHANGED: pgettext_lazy("log", "User's staff rights changed"),
     EventType.USER_PASSWORD_SET: pgettext_lazy("log", "User's password set by staff"),
     EventType.USER_EMAIL_CHANGED: pgettext_lazy("log", "User's e-mail address changed"),
+    EventType.USER_DEACTIVATED: pgettext_lazy("log", "User's account turned off"),
+    EventType.USER_REACTIVATED: pgettext_lazy("log", "User's account turned on again"),
 }
 
 #: Each event type's meaning; the English text is the log's contract (`EventType` labels).
@@ -147,6 +149,15 @@ EVENT_DESCRIPTIONS: Mapping[str, Promise] = {
         "log",
         "Operator staff changed a user's e-mail address, where password resets go (the "
         "addresses are not written to the log)",
+    ),
+    EventType.USER_DEACTIVATED: pgettext_lazy(
+        "log",
+        "Operator staff turned a user's account off: the user was signed out everywhere, and "
+        "the app authorizations, codes and pushed requests their account held were ended",
+    ),
+    EventType.USER_REACTIVATED: pgettext_lazy(
+        "log",
+        "Operator staff turned a user's account on again (nothing ended before comes back)",
     ),
 }
 

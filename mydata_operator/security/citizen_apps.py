@@ -281,3 +281,12 @@ def app_authorizations_revoke_for_client(
     if redirect_uris is not None:
         authorizations = authorizations.filter(redirect_uri__in=list(redirect_uris))
     return authorizations.update(revoked_at=at)
+
+
+def app_authorizations_revoke_for_user(*, user_id: int, at: datetime) -> int:
+    """Revoke every app authorization of this user (their codes and every token they
+    yielded); return how many. Operator staff turning the account off calls it, so turning
+    it on again brings no app's tokens back: each app asks the citizen again."""
+    return CitizenAppAuthorization.objects.filter(user_id=user_id, revoked_at__isnull=True).update(
+        revoked_at=at
+    )

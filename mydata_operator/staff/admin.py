@@ -45,6 +45,7 @@ POINTER_FIELDS = {
     "/isStaff": "is_staff",
     "/password": "password",
     "/email": "email",
+    "/isActive": "active",
 }
 
 Apply = Callable[[Any, dict[str, Any], StaffActor], str]
@@ -238,14 +239,21 @@ admin.site.unregister(User)
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):  # type: ignore[type-arg]
     """Django's user admin, with who may act read-only: staff and superuser rights, groups and
-    permissions, the password and the e-mail address (where password resets go) change only
-    by the logged actions. A regulator's user is not deleted here: that would end the
-    assignment without a log entry; take it away first."""
+    permissions, the password, the e-mail address (where password resets go) and whether the
+    account is on at all change only by the logged actions. A regulator's user is not deleted
+    here: that would end the assignment without a log entry; take it away first."""
 
-    actions = ["assign_regulator", "change_rights", "set_password", "change_email"]
+    actions = ["assign_regulator", "change_rights", "set_password", "change_email", "set_active"]
     #: Changed only by the logged actions (groups and per-user permissions are not used by
     #: this service: staff rights are `is_staff` and `is_superuser`).
-    LOGGED_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions", "email")
+    LOGGED_FIELDS = (
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "email",
+    )
     # Without the password row: its "Reset password" button leads to Django's unlogged page.
     fieldsets = ((None, {"fields": ("username",)}), *(UserAdmin.fieldsets or ())[1:])
 
@@ -357,6 +365,32 @@ class StaffUserAdmin(UserAdmin):  # type: ignore[type-arg]
             title="Change the e-mail address",
             explanation="Password resets are sent there. That it changed, your user name and "
             "the reason are written to the consent log (not the addresses).",
+            apply=apply,
+        )
+
+    @admin.action(
+        description="Turn the account off or on (logged; superusers)…", permissions=["superuser"]
+    )
+    def set_active(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        def apply(user: Any, data: dict[str, Any], actor: StaffActor) -> str:
+            services.user_active_set(
+                user=user, active=data["active"], actor=actor, reason=data["reason"]
+            )
+            if data["active"]:
+                return f"The account of {user} is on again; it is in the log."
+            return f"The account of {user} is off and they are signed out; it is in the log."
+
+        return staff_action(
+            self,
+            request,
+            queryset,
+            action="set_active",
+            form_class=F.UserActiveForm,
+            title="Turn the account off or on",
+            explanation="Off signs the user out everywhere and ends their apps' authorizations "
+            "and the codes not yet exchanged for their consents; on again brings none of them "
+            "back. Not for your own account. The change, your user name and the reason are "
+            "written to the consent log.",
             apply=apply,
         )
 

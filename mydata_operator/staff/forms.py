@@ -57,3 +57,13 @@ class PasswordSetForm(_ReasonForm):
 class EmailForm(_ReasonForm):
     email = forms.EmailField(label="New e-mail address")
     field_order = ["email", "reason"]
+
+
+class UserActiveForm(_ReasonForm):
+    active = forms.TypedChoiceField(
+        label="The account",
+        choices=[("off", "Off: sign the user out and end what the account holds"), ("on", "On")],
+        coerce=lambda value: value == "on",
+        widget=forms.RadioSelect,
+    )
+    field_order = ["active", "reason"]

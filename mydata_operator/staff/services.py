@@ -34,7 +34,11 @@ from mydata_operator.provider_api.tokens import (
     tokens_revoke_for_client,
     tokens_revoke_for_subject,
 )
-from mydata_operator.security.citizen_apps import app_authorizations_revoke_for_client
+from mydata_operator.security.citizen_apps import (
+    app_authorizations_revoke_for_client,
+    app_authorizations_revoke_for_user,
+)
+from mydata_operator.security.sessions import sessions_end_for_user
 from schemas.hetu import InvalidHetu, parse_hetu
 
 #: Longest reason kept (it is written to the append-only log).
@@ -333,7 +337,7 @@ def client_key_retire(*, key: ClientKey, actor: StaffActor, reason: str) -> Clie
     return locked
 
 
-# --- Users: staff rights, password, e-mail --------------------------------------------------
+# --- Users: staff rights, password, e-mail, on or off --------------------------------------
 
 
 def _user_body(user: Any) -> dict[str, Any]:
@@ -409,6 +413,60 @@ def user_email_change(*, user: User, email: str, actor: StaffActor, reason: str)
     return locked
 
 
+def user_active_set(*, user: User, active: bool, actor: StaffActor, reason: str) -> User:
+    """Turn a user's account off or on again. Off signs the user out of every session and
+    ends what the account holds: its citizen apps' authorizations (their codes and tokens)
+    and, for a citizen, the codes not yet exchanged for their consents and the pushed
+    requests they opened (as an identity code change ends them). Provider tokens are not the
+    account's: they stand or fall with the consents. On again brings nothing back: the user
+    signs in anew and each app asks again. Never one's own account."""
+    reason = _reason(reason)
+    _not_self(user, actor)
+    active = bool(active)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active == active:
+            raise invalid(
+                "/isActive",
+                "The account already is on." if active else "The account already is off.",
+            )
+        locked.is_active = active
+        locked.save(update_fields=["is_active"])
+        at = timezone.now()
+        # Nobody signs in or authorizes an app as an account that is off, so whatever session
+        # or app authorization exists when it is turned on again dates from before (a sign-in
+        # racing the turning off): it is ended then too, and the account starts afresh.
+        sessions = sessions_end_for_user(user_id=locked.pk)
+        apps = app_authorizations_revoke_for_user(user_id=locked.pk, at=at)
+        ended = {"sessionsEnded": sessions, "appAuthorizationsEnded": apps}
+        if active:
+            _entry(
+                EventType.USER_REACTIVATED,
+                actor=actor,
+                reason=reason,
+                user=_user_body(locked),
+                **ended,
+            )
+            return locked
+        person = Person.objects.filter(user_id=locked.pk).values_list("id", flat=True).first()
+        codes = (
+            codes_end_for_subject(
+                subject_id=person, user_id=locked.pk, at=at, reason="account turned off"
+            )
+            if person is not None
+            else 0
+        )
+        _entry(
+            EventType.USER_DEACTIVATED,
+            actor=actor,
+            reason=reason,
+            user=_user_body(locked),
+            codesEnded=codes,
+            **ended,
+        )
+    return locked
+
+
 __all__ = [
     "ConsentError",
     "StaffActor",
@@ -419,6 +477,7 @@ __all__ = [
     "regulator_assign",
     "regulator_change",
     "regulator_unassign",
+    "user_active_set",
     "user_email_change",
     "user_password_set",
     "user_rights_change",

@@ -224,9 +224,13 @@ def test_untouched_log_passes_every_check_and_the_result_is_stored_and_logged(
 
 
 def test_changed_entry_text_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
+    from consents.models import IntegrityCheck
+
     expected = attacks.change_entry_text(attacker)
     assert failure().startswith(expected)
     assert periodic_alarm().startswith(expected)
+    # The log itself does not verify, so the daily counts were not compared: no number.
+    assert IntegrityCheck.objects.get(source="periodic").daily_counts is None
 
 
 def test_deny_turned_into_permit_in_the_search_columns_is_noticed_by_both(
@@ -314,8 +318,50 @@ def test_daily_counts_of_entries_near_midnight_agree_with_the_log(signed: int) -
     from consents.models import LogDailyCount
 
     assert {str(d) for d in LogDailyCount.objects.values_list("day", flat=True)} == {"2026-03-02"}
-    assert consent_log.daily_counts_differences() == []
+    rows = LogDailyCount.objects.count()
+    assert consent_log.daily_counts_compare() == consent_log.DailyCountsComparison(rows, [])
     assert "verified" in verify_log()
+
+
+def stored_daily_counts() -> int:
+    from consents.models import LogDailyCount
+
+    return LogDailyCount.objects.count()
+
+
+def test_both_record_how_many_daily_count_rows_they_compared(signed: int) -> None:
+    from consents.models import IntegrityCheck
+    from mydata_operator.regulator.tasks import log_integrity_check_task
+
+    rows = stored_daily_counts()
+    assert rows > 1
+    assert f"receipts and {rows} daily counts" in verify_log()
+    assert log_integrity_check_task() is True
+    # verify_log's own audit.integrity entry is not integrated yet, so no new count row.
+    for source in ("verify_log", "periodic"):
+        check = IntegrityCheck.objects.get(source=source)
+        assert check.daily_counts == rows and check.log_entry_id is not None, source
+        logged = json.loads(LogEntry.objects.get(id=check.log_entry_id).entry)
+        assert logged["check"]["dailyCounts"] == rows
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "{} daily counts of the statistics"),
+        ("fi", "{} tilastojen päivälaskuria"),
+        ("sv", "{} dagsräkningar för statistiken"),
+    ],
+)
+def test_integrity_page_shows_how_many_daily_counts_a_check_compared(
+    signed: int, regulator_client: Client, language: str, words: str
+) -> None:
+    from mydata_operator.regulator.tasks import log_integrity_check_task
+
+    assert log_integrity_check_task() is True
+    regulator_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    text = regulator_client.get("/regulator/integrity/").content.decode()
+    assert words.format(stored_daily_counts()) in text
 
 
 def test_daily_count_raised_by_one_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
@@ -332,6 +378,7 @@ def test_daily_count_raised_by_one_is_noticed_by_both(attacker: Tamper, signed: 
 
 def test_deleted_daily_count_is_noticed_by_both(attacker: Tamper, signed: int) -> None:
     row = daily_count("consent.withdrawn")
+    rows = stored_daily_counts()
     attacker("DELETE FROM consents_logdailycount WHERE id = %s", [row.id])
     expected = (
         f"the daily count of {row.day} for consent.withdrawn (kind {row.kind!r}, recipient "
@@ -340,6 +387,12 @@ def test_deleted_daily_count_is_noticed_by_both(attacker: Tamper, signed: int) -
     )
     assert expected in failure()
     assert expected in periodic_alarm()
+    from consents.models import IntegrityCheck
+
+    # The row that is gone was not compared: both checks say one row fewer than before.
+    assert stored_daily_counts() == rows - 1
+    for source in ("verify_log", "periodic"):
+        assert IntegrityCheck.objects.get(source=source).daily_counts == rows - 1, source
 
 
 def test_extra_daily_count_is_noticed_by_both(attacker: Tamper, signed: int) -> None:

@@ -42,7 +42,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"verified {result.entries} entries, {result.tree_heads} signed tree heads, "
-                f"{result.consents} consents and {result.receipts} receipts"
+                f"{result.consents} consents, {result.receipts} receipts and "
+                f"{result.daily_counts} daily counts"
                 + (
                     f" against the checkpoint of size {result.witnessed_size} a witness cosigned"
                     if result.witnessed_size is not None
