@@ -218,6 +218,10 @@ def test_the_one_date_helper_writes_days_and_months(language: str) -> None:
         assert dates.local_month(date(2026, 11, 30)) == PERIODS[language]["month"]
 
 
+#: The tables' first column: a stretch of time, not a consent's validity ("Voimassaoloaika").
+PERIOD_HEADING = {"fi": "Jakso", "sv": "Period", "en": "Period"}
+
+
 @pytest.mark.parametrize(
     ("language", "month", "day"),
     [
@@ -231,6 +235,7 @@ def test_statistics_pages_write_periods_in_the_pages_language(
 ) -> None:
     client = regulator_in(regulator, language)
     text = client.get("/regulator/statistics/").content.decode()
+    assert f'<th scope="col">{PERIOD_HEADING[language]}</th>' in text  # a time bucket
     assert f'<th scope="row">{month}</th>' in text  # the tables
     assert f">{month}</text>" in text  # the charts' axes
     assert "2026-03<" not in text
