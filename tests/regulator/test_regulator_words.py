@@ -74,6 +74,21 @@ TITLES: dict[str, dict[str, str]] = {
     },
     "permission-denied": {"fi": "Ei sallittu.", "sv": "Inte tillåtet.", "en": "Not permitted."},
     "not-authenticated": {"fi": "Ei sallittu.", "sv": "Inte tillåtet.", "en": "Not permitted."},
+    "invalid-proof-request": {
+        "fi": "Todistetta ei voi muodostaa.",
+        "sv": "Beviset kan inte skapas.",
+        "en": "The proof cannot be made.",
+    },
+    "invalid-input": {
+        "fi": "Pyynnön sisältö ei kelpaa.",
+        "sv": "Begärans innehåll är inte giltigt.",
+        "en": "checkpoint must be the signed note as a string",  # English keeps the precise one
+    },
+    "unsupported-media-type": {
+        "fi": "Sisältötyyppiä ei tueta.",
+        "sv": "Medietypen stöds inte.",
+        "en": "Unsupported media type.",
+    },
 }
 ONLY_REGULATORS = {
     "fi": "Vain valvojat voivat tarkastella suostumuslokia.",
@@ -164,6 +179,35 @@ def test_refusals_in_the_requests_language(
             "en": "Authentication credentials were not provided.",
         }[language]
     )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_log_api_regulators_and_their_witnesses_use_answers_in_the_same_way(
+    regulator: Any, populated: int, language: str
+) -> None:
+    client = regulator_in(regulator, language, cookie="en" if language != "en" else "sv")
+    for url in (
+        "/api/v1/log/proofs/inclusion",
+        "/api/v1/log/proofs/inclusion?seq=1&tree_size=x",
+        "/api/v1/log/proofs/consistency?first=5&second=1",
+    ):
+        problem(client.get(url), 400, "invalid-proof-request", language)
+    for url in ("/api/v1/log/entries/999999", "/api/v1/log/entries/by-id/999999"):
+        problem(client.get(url), 404, "not-found", language)
+    problem(client.get("/api/v1/log/no-such"), 404, "not-found", language)
+    cosign = "/api/v1/log/cosignatures"
+    body = problem(
+        client.post(cosign, "{}", content_type="application/json"), 422, "invalid-input", language
+    )
+    assert [e["pointer"] for e in body["errors"]] == ["/checkpoint"]
+    problem(
+        client.post(cosign, "x", content_type="text/plain"),
+        415,
+        "unsupported-media-type",
+        language,
+    )
+    anonymous = Client(HTTP_ACCEPT_LANGUAGE=language)
+    problem(anonymous.get("/api/v1/log/entries/1"), 403, "not-authenticated", language)
 
 
 @pytest.mark.parametrize(
