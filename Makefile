@@ -60,7 +60,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(BENCH_STAMP) ## HTTP benchmarks on PostgreSQL with wrk (DATABASE_URL; ~10 min); docs/benchmarks/serving.*
+bench: $(BENCH_STAMP) ## HTTP benchmarks on PostgreSQL with wrk, and introspection's floor (DATABASE_URL; ~15 min); docs/benchmarks/serving.*
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(BIN)/python bench/serving.py
 

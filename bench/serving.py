@@ -54,6 +54,10 @@ SERVERS_SWEEP = [
     ).split(",")
     if s
 ]
+#: BENCH_FLOOR=0 leaves out the floor: introspection on bench/floor_server.py, which answers
+#: its two database statements from memory (what no cache could beat), against the trivial
+#: endpoint of that same server.
+FLOOR = os.environ.get("BENCH_FLOOR", "1") != "0"
 PORTS = range(
     int(os.environ.get("BENCH_PORT_FROM", "8110")), int(os.environ.get("BENCH_PORT_TO", "8120"))
 )
@@ -626,6 +630,14 @@ class Service:
                 f"--threads={int(threads)}",
                 "mydata_operator.wsgi:application",
             ]
+        elif kind in ("floor", "floor-jti"):  # introspection's floor (floor_server.py)
+            argv = [
+                sys.executable,
+                str(ROOT / "bench" / "floor_server.py"),
+                f"127.0.0.1:{self.web_port}",
+                str(int(size)),
+                "jti" if kind == "floor-jti" else "none",
+            ]
         else:
             raise ValueError(f"unknown web server setting {server!r}")
         _wait(self.url(TRIVIAL), self._start("web", argv))
@@ -920,6 +932,10 @@ def main() -> None:
         for name in PROFILE:
             ep = next(e for e in ENDPOINTS if e.name.startswith(name))
             results.setdefault("profiles", {})[ep.name] = profile(service, ep, runner, tmp)
+        intro = next((e for e in ENDPOINTS if e.name == "token introspection"), None)
+        if FLOOR and intro is not None and present[intro.name][0] == 200:
+            results["floor"] = floor(service, runner, (ENDPOINTS[0], intro))
+            service.web(f"waitress:{THREADS}")
         sweep: dict[str, Any] = {}
         data_ep = ENDPOINTS[1]
         for server in SERVERS_SWEEP if data_ep.name.startswith("data") else ():
@@ -953,6 +969,47 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     if results.get("failures"):
         sys.exit("rows with more than 1% non-2xx answers:\n  " + "\n  ".join(results["failures"]))
+
+
+#: The floor's two servers (bench/floor_server.py): what each answers from memory.
+FLOOR_MODES = {
+    "floor": "no database statement",
+    "floor-jti": "only the client JWT's jti recorded (one INSERT), the rest from memory",
+}
+
+
+def floor(service: Service, runner: Runner, pair: tuple[Endpoint, Endpoint]) -> dict[str, Any]:
+    """Introspection on bench/floor_server.py (each of FLOOR_MODES) against the trivial
+    endpoint of that same server: RUNS runs per client count, interleaved, as above."""
+    trivial, intro = pair
+    out: dict[str, Any] = {}
+    for mode, what in FLOOR_MODES.items():
+        service.web(f"{mode}:{THREADS}")
+        samples: dict[int, dict[str, list[dict[str, Any]]]] = {
+            c: {trivial.name: [], intro.name: []} for c in CLIENTS
+        }
+        for run in range(RUNS):
+            for clients in CLIENTS:
+                for ep in pair:
+                    r = runner.run(ep, clients)
+                    samples[clients][ep.name].append(r)
+                    print(
+                        f"{mode} run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s "
+                        f"2xx p50 {r['p50_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
+                        f"load {r['load_avg']}",
+                        flush=True,
+                    )
+        row: dict[str, Any] = {"what": what}
+        for clients in CLIENTS:
+            t = _summary(samples[clients][trivial.name])
+            i = _summary(samples[clients][intro.name])
+            row[f"clients_{clients}"] = {
+                "trivial": t,
+                "introspection": i,
+                "ratio_to_trivial": round(i["rps_median"] / t["rps_median"], 3),
+            }
+        out[mode] = row
+    return out
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -1001,6 +1058,29 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{min(s['load_avg']):.1f}–{max(s['load_avg']):.1f}",
             ]
         lines.append(f"| {name} (`{e['path']}`) | {goal} | " + " | ".join(cells) + " |")
+    if low := results.get("floor"):
+        lines += [
+            "",
+            f"The floor: token introspection on bench/floor_server.py ({THREADS} threads), "
+            "which answers its database statements from memory, against the trivial endpoint "
+            "of that same server:",
+            "",
+            "| server | clients | trivial 2xx/s | p50 ms | introspection 2xx/s | p50 ms | ratio "
+            "| load |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for mode, row in low.items():
+            for key, cell in row.items():
+                if not key.startswith("clients_"):
+                    continue
+                t, i = cell["trivial"], cell["introspection"]
+                lines.append(
+                    f"| {mode}: {row['what']} | {key.split('_')[1]} | {t['rps_median']:.1f} "
+                    f"({t['rps_min']:.1f}–{t['rps_max']:.1f}) | {t['p50_ms_median']:.2f} | "
+                    f"{i['rps_median']:.1f} ({i['rps_min']:.1f}–{i['rps_max']:.1f}) | "
+                    f"{i['p50_ms_median']:.2f} | {cell['ratio_to_trivial']:.3f} | "
+                    f"{min(i['load_avg']):.1f}–{max(i['load_avg']):.1f} |"
+                )
     sweep = results.get("servers_8_clients") or {}
     if sweep:
         lines += [
