@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from mydata_operator.log_api.apis import jwks_view
+from mydata_operator.provider_api.app_oauth_views import AppServerMetadataView
 from mydata_operator.provider_api.cds import CdsConsentConsultApi, CdsDiscoveryApi
 from mydata_operator.provider_api.oauth_views import ServerMetadataView
 from mydata_operator.security.throttle import ThrottledAuthenticationForm
@@ -18,6 +19,12 @@ urlpatterns = [
         ".well-known/oauth-authorization-server",
         ServerMetadataView.as_view(),
         name="oauth-authorization-server",
+    ),
+    # The citizen apps' own authorization server: issuer {public URL}/o/apps (RFC 8414 §3.1).
+    path(
+        ".well-known/oauth-authorization-server/o/apps",
+        AppServerMetadataView.as_view(),
+        name="oauth-authorization-server-apps",
     ),
     path("o/", include("mydata_operator.provider_api.oauth_urls")),
     path("api/v1/", include("mydata_operator.log_api.urls")),

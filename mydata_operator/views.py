@@ -1,20 +1,24 @@
 """The service's front page (the citizen dashboard's landing page; a regulator's own landing
 is the regulator's search), its health check, and the not-found answer (problem+json under
-/api/ and /o/, the site's page elsewhere)."""
+/api/ and /o/, the regulator's own page with its navigation under /regulator/ for a signed-in
+regulator, the site's page elsewhere)."""
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 
 from consents.log import log_head
-from mydata_operator.api.problems import problem_response
+from mydata_operator.api.problems import NOT_FOUND_TITLE, problem_response
 from mydata_operator.dashboard.views import home as citizen_home
 from mydata_operator.identity.models import Person, Regulator
+from mydata_operator.regulator.views import not_found as regulator_not_found
 
 __all__ = ["healthz", "home", "not_found"]
 
 API_PREFIXES = ("/api/", "/o/", "/regulator/api/", "/cds-services")
+REGULATOR_PREFIX = "/regulator/"
 
 
 def home(request: HttpRequest) -> HttpResponseBase:
@@ -38,7 +42,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """An unknown API path answers like every API error: RFC 9457 problem+json."""
+    """An unknown API path answers like every API error: RFC 9457 problem+json (in the
+    request's language); a regulator keeps the regulator's navigation."""
     if request.path.startswith(API_PREFIXES):
-        return problem_response(404, "not-found", "Not found.", f"No resource at {request.path}.")
+        return problem_response(
+            404,
+            "not-found",
+            str(NOT_FOUND_TITLE),
+            _("No resource at %(path)s.") % {"path": request.path},
+        )
+    if request.path.startswith(REGULATOR_PREFIX):
+        page = regulator_not_found(request, exception)
+        if page is not None:
+            return page
     return page_not_found(request, exception)

@@ -5,11 +5,13 @@ Runnable by hand against `make run` with the demo app registered by `make demo`:
 
     .venv/bin/python tools/citizen_app.py --base http://127.0.0.1:8000 [--write]
 
-It pushes the authorization request, prints the authorize URL for the citizen (sign in, e.g.
-as aino, and approve), reads the redirect URL you paste back (the page at
-http://127.0.0.1:8766/callback need not load), exchanges the code with a DPoP proof and lists
-/api/v1/me/consents with the DPoP-bound token; with --write it also pauses and resumes the
-first active consent.
+It reads the apps' authorization server metadata (RFC 8414, issuer `<base>/o/apps`, at
+`<base>/.well-known/oauth-authorization-server/o/apps`), pushes the authorization request,
+prints the authorize URL for the citizen (sign in, e.g. as aino, and approve), reads the
+redirect URL you paste back (the page at http://127.0.0.1:8766/callback need not load),
+checks its `iss` against the metadata's issuer, exchanges the code with a DPoP proof and
+lists /api/v1/me/consents with the DPoP-bound token; with --write it also pauses and resumes
+the first active consent.
 """
 
 from __future__ import annotations
@@ -43,6 +45,21 @@ class CitizenApp:
     dpop_key: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256", private=True))
     nonce: str | None = None
     http: requests.Session = field(default_factory=requests.Session)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def discover(self) -> dict[str, Any]:
+        """The apps' authorization server metadata (RFC 8414 §3.1: the well-known path goes
+        before the issuer's path), checked to be about the issuer asked for (§3.3)."""
+        if not self.metadata:
+            issuer = f"{self.base}/o/apps"
+            url = f"{self.base}/.well-known/oauth-authorization-server/o/apps"
+            answer = self.http.get(url, timeout=10)
+            answer.raise_for_status()
+            metadata = dict(answer.json())
+            if metadata.get("issuer") != issuer:
+                raise ValueError(f"the metadata names issuer {metadata.get('issuer')!r}")
+            self.metadata = metadata
+        return self.metadata
 
     def proof(self, method: str, url: str, token: str | None = None) -> str:
         """A DPoP proof (RFC 9449) for one request."""
@@ -71,19 +88,23 @@ class CitizenApp:
             "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        answer = self.http.post(f"{self.base}/o/apps/par", data=params, timeout=10)
+        meta = self.discover()
+        answer = self.http.post(
+            meta["pushed_authorization_request_endpoint"], data=params, timeout=10
+        )
         answer.raise_for_status()
         query = {"client_id": self.client_id, "request_uri": answer.json()["request_uri"]}
-        return f"{self.base}/o/apps/authorize?{urlencode(query)}", verifier
+        return f"{meta['authorization_endpoint']}?{urlencode(query)}", verifier
 
     def exchange(self, *, redirect_url: str, verifier: str) -> dict[str, Any]:
         """The code of the redirect for DPoP-bound tokens (retried once with a nonce)."""
+        meta = self.discover()
         query = parse_qs(urlsplit(redirect_url).query)
-        if query.get("iss", [""])[0] != self.base:
+        if query.get("iss", [""])[0] != meta["issuer"]:
             raise ValueError("the authorization response is not from this issuer (RFC 9207)")
         if "code" not in query:
             raise ValueError(f"no code: {query.get('error_description', query.get('error'))}")
-        url = f"{self.base}/o/apps/token"
+        url = meta["token_endpoint"]
         data = {
             "grant_type": "authorization_code",
             "client_id": self.client_id,

@@ -1,5 +1,9 @@
 """The language of an API answer: the one the request's Accept-Language asks for (fi, sv or
-en), else English; never the browser session's cookie, so one answer is in one language."""
+en), else English; never the browser session's cookie, so one answer is in one language.
+
+The JSON APIs are the provider's and citizen's under /api/ and the regulator's under
+/regulator/api/ (a regulator's session carries the pages' language cookie; the API answers in
+the language each request asks for all the same)."""
 
 from collections.abc import Callable
 
@@ -7,7 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import trans_real
 
-API_PREFIX = "/api/"
+#: Where the JSON APIs live: every answer under these paths is in `api_language`.
+API_PREFIXES = ("/api/", "/regulator/api/")
+
+
+def is_api_path(path: str) -> bool:
+    """True for a path of one of the JSON APIs."""
+    return path.startswith(API_PREFIXES)
 
 
 def api_language(request: HttpRequest) -> str:
@@ -31,7 +41,7 @@ class ApiLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
+        if not is_api_path(request.path):
             return self.get_response(request)
         language = api_language(request)
         with translation.override(language):

@@ -85,6 +85,13 @@ CONSENT_ERROR_TITLES: dict[str, Promise] = {
     "conflict": _("The consent changed in the meantime; read it again."),
 }
 GENERIC_TITLE = _("The request could not be carried out.")
+NOT_FOUND_TITLE = _("Not found.")
+INVALID_FILTER_TITLE = _("The filter is not valid.")
+
+#: Titles of the API's own exceptions by their code, before the titles by status below.
+EXCEPTION_TITLES: dict[str, Promise] = {
+    "invalid_filter": INVALID_FILTER_TITLE,
+}
 
 #: A field error in words, by the JSON Schema keyword that failed.
 KEYWORD_MESSAGES: dict[str, Promise] = {
@@ -153,7 +160,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem(
             404,
             "not-found",
-            str(_("Not found.")),
+            str(NOT_FOUND_TITLE),
             str(_("No such resource, or not yours to see.")),
         )
     if isinstance(exc, exceptions.ParseError) and not _english():
@@ -180,7 +187,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
                 }
                 for key, value in exc.detail.items()
             ]
-        title = {
+        title = EXCEPTION_TITLES.get(code) or {
             status.HTTP_401_UNAUTHORIZED: _("Authentication is required."),
             status.HTTP_403_FORBIDDEN: _("Not permitted."),
             status.HTTP_405_METHOD_NOT_ALLOWED: _("Method not allowed."),

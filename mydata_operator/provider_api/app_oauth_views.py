@@ -13,6 +13,10 @@ private_key_jwt assertion. Grants and tokens are `security.citizen_apps`'.
 - `AppAuthorizationView` (GET/POST /o/apps/authorize): the citizen sees which app asks for
   what, and approves (with step-up) or declines.
 - `AppTokenView` (POST /o/apps/token): code (PKCE) or refresh token -> DPoP-bound tokens.
+- `AppServerMetadataView` (GET /.well-known/oauth-authorization-server/o/apps): RFC 8414
+  metadata of this server. Its issuer is `{TAHTO_PUBLIC_URL}/o/apps`, not the providers'
+  issuer: the endpoints, clients, scopes and tokens are its own, and an app's library checks
+  `iss` (RFC 9207) against this document's `issuer`.
 """
 
 import logging
@@ -30,16 +34,15 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from oauth2_provider.models import Application
-from oauth2_provider.settings import oauth2_settings
 
 from mydata_operator.identity.selectors import person_for_user
 from mydata_operator.security import citizen_apps
-from mydata_operator.security.dpop import DpopInvalid, dpop_nonce, dpop_verify
+from mydata_operator.security.dpop import ALLOWED_ALGS, DpopInvalid, dpop_nonce, dpop_verify
 from mydata_operator.security.stepup import SESSION_KEY as STEP_UP_SESSION_KEY
 from mydata_operator.security.stepup import stepup_required
 
 from . import fapi
-from .client_keys import ClientJwtInvalid, client_assertion_verify
+from .client_keys import APP_ISSUER_PATH, ClientJwtInvalid, app_issuer, client_assertion_verify
 from .models import ClientKey, ClientProfile
 from .oauth_views import approval_step_up_verify, with_iss
 
@@ -235,7 +238,9 @@ class AppAuthorizationView(LoginRequiredMixin, View):
         if state := params.get("state"):
             answer["state"] = str(state)
         separator = "&" if "?" in redirect_uri else "?"
-        return HttpResponseRedirect(with_iss(f"{redirect_uri}{separator}{urlencode(answer)}"))
+        return HttpResponseRedirect(
+            with_iss(f"{redirect_uri}{separator}{urlencode(answer)}", app_issuer())
+        )
 
 
 def _token_urls(request: HttpRequest) -> tuple[str, ...]:
@@ -290,5 +295,39 @@ class AppTokenView(View):
         except citizen_apps.AppGrantInvalid as exc:
             log.warning("app token refused (%s): %s", application.client_id, exc.description)
             return _oauth_error(exc.error, exc.description)
-        token["iss"] = oauth2_settings.OIDC_ISS_ENDPOINT
+        token["iss"] = app_issuer()
         return JsonResponse(token)
+
+
+class AppServerMetadataView(View):
+    """RFC 8414 metadata of the citizen apps' authorization server, at the well-known URI of
+    its issuer (§3.1: `/.well-known/oauth-authorization-server` inserted before the issuer's
+    path `/o/apps`). Says exactly what the views above do."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        base = settings.TAHTO_PUBLIC_URL
+        algs = [alg for alg in ALLOWED_ALGS if alg != "Ed25519"]  # Ed25519 is EdDSA's alias
+        response = JsonResponse(
+            {
+                "issuer": app_issuer(),
+                "authorization_endpoint": f"{base}{APP_ISSUER_PATH}/authorize",
+                "token_endpoint": f"{base}{TOKEN_PATH}",
+                "pushed_authorization_request_endpoint": f"{base}{APP_ISSUER_PATH}/par",
+                "require_pushed_authorization_requests": True,
+                "scopes_supported": list(citizen_apps.SCOPES),
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "grant_types_supported": ["authorization_code", "refresh_token"],
+                "code_challenge_methods_supported": ["S256"],
+                # A public app (native or browser) sends only its client_id; one that
+                # registered keys signs a private_key_jwt assertion (also at PAR, RFC 9126).
+                "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+                "token_endpoint_auth_signing_alg_values_supported": algs,
+                "authorization_response_iss_parameter_supported": True,
+                "dpop_signing_alg_values_supported": algs,
+                "dpop_bound_access_tokens_required": True,
+                "service_documentation": f"{base}/api/docs/",
+            }
+        )
+        response["Access-Control-Allow-Origin"] = "*"
+        return response

@@ -335,12 +335,27 @@ def client_jwt_verify(
     return VerifiedClientJwt(application=application, claims=claims, kid=key.kid, provider=provider)
 
 
+#: Citizens' own apps have an authorization server of their own, with its own issuer
+#: identifier (RFC 8414 §2): the service's URL with this path. Its metadata is at
+#: /.well-known/oauth-authorization-server/o/apps (RFC 8414 §3.1), its endpoints under it.
+APP_ISSUER_PATH = "/o/apps"
+
+
+def app_issuer() -> str:
+    """The citizen apps' issuer: `iss` of their authorization and token responses."""
+    return f"{settings.TAHTO_PUBLIC_URL}{APP_ISSUER_PATH}"
+
+
 def client_assertion_audiences(path: str) -> tuple[str, ...]:
     """What a client assertion's `aud` may be at an endpoint: the issuer (FAPI 2.0 §5.3.2.1
-    says so) or the endpoint's URL (RFC 7523 §3 allows it), with or without a final slash."""
+    says so; at the citizen apps' endpoints their issuer too) or the endpoint's URL (RFC 7523
+    §3 allows it), with or without a final slash."""
     issuer = settings.TAHTO_PUBLIC_URL
     url = f"{issuer}{path}"
-    return (issuer, issuer + "/", url, url.rstrip("/"), url.rstrip("/") + "/")
+    own = (issuer, issuer + "/", url, url.rstrip("/"), url.rstrip("/") + "/")
+    if path.startswith(APP_ISSUER_PATH + "/"):
+        return (app_issuer(), app_issuer() + "/", *own)
+    return own
 
 
 def client_assertion_verify(

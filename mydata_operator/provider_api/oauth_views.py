@@ -80,11 +80,12 @@ class ConsentAllowForm(AllowForm):
     )
 
 
-def with_iss(uri: str) -> str:
-    """The redirect URI with exactly one `iss` (RFC 9207), our issuer."""
+def with_iss(uri: str, issuer: str | None = None) -> str:
+    """The redirect URI with exactly one `iss` (RFC 9207): the providers' issuer, or the one
+    given (the citizen apps' issuer, `client_keys.app_issuer`)."""
     parts = urlparse(uri)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
-    query.append(("iss", oauth2_settings.OIDC_ISS_ENDPOINT))
+    query.append(("iss", issuer or oauth2_settings.OIDC_ISS_ENDPOINT))
     return urlunparse(parts._replace(query=urlencode(query)))
 
 

@@ -13,11 +13,14 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from mydata_operator.identity.models import Regulator
+
+ONLY_REGULATORS = _("Only regulators may inspect the consent log.")
 
 
 def regulator_for(user: Any) -> Regulator | None:
@@ -39,7 +42,7 @@ def regulator_required(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         regulator = regulator_for(request.user)
         if regulator is None:
-            raise PermissionDenied("Only regulators may inspect the consent log.")
+            raise PermissionDenied(str(ONLY_REGULATORS))
         return view(request, regulator, *args, **kwargs)
 
     return wrapper
@@ -48,7 +51,7 @@ def regulator_required(view: View) -> View:
 class IsRegulator(BasePermission):
     """DRF: a signed-in regulator, and only safe methods."""
 
-    message = "Only regulators may inspect the consent log."
+    message = ONLY_REGULATORS
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return (

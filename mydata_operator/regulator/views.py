@@ -13,7 +13,7 @@ goes to the primary.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,12 +26,13 @@ from django.utils.translation import gettext as _
 from consents import log as consent_log
 from consents import merkle, witnesses
 from consents.models import IntegrityCheck, LogEntry, TreeHead
-from mydata_operator.api.problems import problem_response
+from mydata_operator.api import dates
+from mydata_operator.api.problems import INVALID_FILTER_TITLE, localized_errors, problem_response
 from mydata_operator.identity.models import Provider, Regulator
 from mydata_operator.replica import reads_from_replica, stream_from_replica
 
 from . import charts, export, labels, selectors, services
-from .access import regulator_required
+from .access import regulator_for, regulator_required
 from .filters import (
     MAX_SEQ,
     CursorError,
@@ -176,9 +177,11 @@ def _export_head(request: HttpRequest) -> TreeHead | JsonResponse:
         return problem_response(
             400,
             "unknown-tree-head",
-            "No signed tree head of this size.",
-            "tree_size must be the size of a signed tree head; leave it out for the newest.",
-            [{"pointer": "/tree_size", "message": f"no signed tree head of size {raw!r}"}],
+            _("No signed tree head of this size."),
+            _("tree_size must be the size of a signed tree head; leave it out for the newest."),
+            localized_errors(
+                [{"pointer": "/tree_size", "message": f"no signed tree head of size {raw!r}"}]
+            ),
         )
     return head
 
@@ -214,7 +217,7 @@ def _export(
     form = LogFilterForm(request.GET)
     if not form.is_valid():
         return problem_response(
-            422, "invalid-filter", "The filter is not valid.", errors=form_errors(form)
+            422, "invalid-filter", str(INVALID_FILTER_TITLE), errors=form_errors(form)
         )
     head = _export_head(request)
     if isinstance(head, JsonResponse):
@@ -258,6 +261,20 @@ def export_csv(request: HttpRequest, regulator: Regulator) -> HttpResponse | Str
 # --- statistics and integrity -------------------------------------------------------------
 
 
+def period_label(period: str, unit: str) -> str:
+    """A statistics period (ISO, as the selector and the JSON API give it: 2026-11-30,
+    2026-11 or 2026) as the page's language writes it: 30.11.2026 / marraskuu 2026 (fi),
+    30.11.2026 / november 2026 (sv), 30 Nov 2026 / November 2026 (en)."""
+    try:
+        if unit == "day":
+            return dates.local_date(date.fromisoformat(period))
+        if unit == "month":
+            return dates.local_month(date.fromisoformat(f"{period}-01"))
+    except ValueError:  # the selector's "?" for a row without a time
+        return period
+    return period  # a year is written the same in every language
+
+
 @regulator_required
 @reads_from_replica
 def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
@@ -269,6 +286,7 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
     f = form.log_filter()
     services.audit_query_log(regulator=regulator, action="statistics", query=f.as_audit())
     stats = selectors.statistics(f)
+    shown = [period_label(p, stats.unit) for p in stats.periods]
     series_names = {
         "granted": _("granted"),
         "withdrawn": _("withdrawn"),
@@ -286,9 +304,9 @@ def statistics(request: HttpRequest, regulator: Regulator) -> HttpResponse:
                 "kind": kind,
                 "label": label,
                 "chart": charts.column_chart(
-                    f"k{i}", _("Consent events: %(kind)s") % {"kind": label}, stats.periods, series
+                    f"k{i}", _("Consent events: %(kind)s") % {"kind": label}, shown, series
                 ),
-                "rows": [(p, *[s.values[j] for s in series]) for j, p in enumerate(stats.periods)],
+                "rows": [(p, *[s.values[j] for s in series]) for j, p in enumerate(shown)],
                 "series": [s.name for s in series],
             }
         )
@@ -335,3 +353,16 @@ def integrity(request: HttpRequest, regulator: Regulator) -> HttpResponse:
             "log_vkey": witnesses.log_vkey(),
         },
     )
+
+
+# --- not found ----------------------------------------------------------------------------
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """A signed-in regulator's not-found page under /regulator/: the regulator's navigation
+    and a way back to the search. None for anyone else, who gets the site's own page."""
+    regulator = regulator_for(getattr(request, "user", None))
+    if regulator is None:
+        return None
+    reason = exception.args[0] if exception.args and isinstance(exception.args[0], str) else ""
+    return _render(request, regulator, "regulator/404.html", {"reason": reason}, status=404)

@@ -98,6 +98,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "healthz": {"GET": EVERYONE},
     "jwks": {"GET": EVERYONE},
     "oauth-authorization-server": {"GET": EVERYONE},
+    "oauth-authorization-server-apps": {"GET": EVERYONE},
     "schema": {"GET": EVERYONE},
     "api-docs": {"GET": EVERYONE},
     "set_language": {"GET": personas(MOVED), "POST": personas(MOVED)},

@@ -184,6 +184,9 @@ WORDS = {
     },
 }
 ENGLISH_ONLY = "The policy decision point denied a data flow"
+NOT_FOUND = {"fi": "Sivua ei löytynyt", "sv": "Sidan hittades inte", "en": "Page not found"}
+#: A statistics month as each language writes it (the demo's events are this month's).
+PERIOD = {"fi": r"[a-zäö]+kuu \d{4}", "sv": r"[a-z]+ \d{4}", "en": r"[A-Z][a-z]+ \d{4}"}
 
 
 def at_both_widths(page: Any, name: str) -> None:
@@ -262,3 +265,14 @@ def test_regulator_pages_in_each_language_at_desktop_and_narrow_width(
         page.goto(f"{base}{path}")
         assert page.locator("html").get_attribute("lang") == language
         at_both_widths(page, f"{name} ({language})")
+        if name == "statistics":  # periods as this language writes them, not ISO
+            period = page.locator("main table tbody th").first.inner_text()
+            assert not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", period), period
+            assert re.fullmatch(PERIOD[language], period), period
+
+    # A page that does not exist keeps the regulator's navigation (checked at both widths).
+    answer = page.goto(f"{base}/regulator/entries/999999999/")
+    assert answer is not None and answer.status == 404
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("main h1").inner_text() == NOT_FOUND[language]
+    at_both_widths(page, f"not found ({language})")
