@@ -226,6 +226,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 TAHTO_SESSION_IDLE_SECONDS = int(os.environ.get("TAHTO_SESSION_IDLE_SECONDS", "1800"))
 TAHTO_SESSION_ABSOLUTE_SECONDS = int(os.environ.get("TAHTO_SESSION_ABSOLUTE_SECONDS", "43200"))
 SESSION_COOKIE_AGE = TAHTO_SESSION_ABSOLUTE_SECONDS
+# Database sessions that record the user they are signed in as (security.models.UserSession),
+# so every session of one user ends with one statement; expired ones are deleted hourly.
+SESSION_ENGINE = "mydata_operator.security.session_store"
 # HSTS: Django's SecurityMiddleware sends it only on responses to https requests, so the
 # http demo never gets it. Behind a proxy that ends TLS, set TAHTO_TRUST_X_FORWARDED_PROTO=1
 # (and let the proxy overwrite X-Forwarded-Proto) so Django knows the request was https.
@@ -470,6 +473,10 @@ CELERY_BEAT_SCHEDULE["prune-pushed-requests"] = {
 CELERY_BEAT_SCHEDULE["prune-client-jwt-uses"] = {
     "task": "mydata_operator.provider_api.tasks.client_jwt_uses_prune_task",
     "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["clear-expired-sessions"] = {
+    "task": "mydata_operator.security.tasks.sessions_clear_expired_task",
+    "schedule": 3600.0,
 }
 
 # --- Citizen dashboard (issue: the citizen's consent dashboard)

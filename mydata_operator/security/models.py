@@ -8,8 +8,10 @@ written at the 1st, 10th, 100th, ... of a kind for a name within an hour, with t
 """
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -101,3 +103,21 @@ class CitizenAppToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token of {self.authorization_id}"
+
+
+class UserSession(AbstractBaseSession):
+    """A browser session, stored as Django's database engine stores it, plus the user it is
+    signed in as (`SESSION_ENGINE` is `mydata_operator.security.session_store`). Django's own
+    table has no such column, so ending every session of one user (staff turning an account
+    off) would have to decode every stored session; here it is one indexed DELETE."""
+
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "session"
+
+    @classmethod
+    def get_session_store_class(cls) -> type[Any]:
+        from .session_store import SessionStore
+
+        return SessionStore

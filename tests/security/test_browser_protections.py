@@ -17,6 +17,9 @@ from django.test import Client
 
 from consents.models import Consent
 from mydata_operator.identity.models import Person, Regulator
+from mydata_operator.security.models import UserSession
+from mydata_operator.security.sessions import sessions_end_for_user
+from mydata_operator.security.tasks import sessions_clear_expired_task
 from tests.conftest import grant
 from tests.provider_api.conftest import ProviderClient, authorize_params, pkce, pushed_query
 
@@ -216,3 +219,35 @@ def test_consents_are_not_lost_when_a_session_ends(
         client.post(f"/consents/{consent.id}/withdraw/", {"step_up_password": "aino-pass-1"})
     consent.refresh_from_db()
     assert consent.status == "active"  # a request after the timeout changes nothing
+
+
+def test_a_session_records_the_user_it_is_signed_in_as(
+    citizen: Person, family: Any, frozen_now: datetime
+) -> None:
+    assert citizen.user is not None and family.guardian.user is not None
+    aino, liisa = signed_in(citizen.user), signed_in(family.guardian.user)
+    assert aino.get("/consents/").status_code == 200
+    assert liisa.get("/consents/").status_code == 200
+    assert UserSession.objects.get(session_key=aino.session.session_key).user_id == citizen.user.pk
+    aino.post("/accounts/logout/")
+    assert not UserSession.objects.filter(user_id=citizen.user.pk).exists()
+
+    aino = signed_in(citizen.user)
+    assert sessions_end_for_user(user_id=citizen.user.pk) == 1
+    assert aino.get("/consents/").status_code == 302  # signed out
+    assert liisa.get("/consents/").status_code == 200  # another user's session stays
+
+
+def test_expired_sessions_are_cleared_and_live_ones_kept(
+    citizen: Person, family: Any, frozen_now: datetime, settings: Any
+) -> None:
+    assert citizen.user is not None and family.guardian.user is not None
+    signed_in(citizen.user)
+    with time_machine.travel(frozen_now + timedelta(hours=1), tick=False):
+        liisa = signed_in(family.guardian.user)
+    later = frozen_now + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    with time_machine.travel(later, tick=False):
+        assert sessions_clear_expired_task.apply().get() == 1
+        assert list(UserSession.objects.values_list("session_key", "user_id")) == [
+            (liisa.session.session_key, family.guardian.user.pk)
+        ]

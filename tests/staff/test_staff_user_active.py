@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import Permission
-from django.contrib.sessions.models import Session
 from django.test import Client
 from oauth2_provider.models import Application
 
@@ -16,6 +15,7 @@ from consents.errors import ConsentError
 from consents.events import EventType
 from consents.models import LogEntry
 from mydata_operator.identity.models import Person
+from mydata_operator.security.models import UserSession
 from mydata_operator.staff import services
 from tests.citizen_api.test_citizen_apps import app_tokens, call
 from tests.citizen_api.test_citizen_apps import citizen_app as citizen_app  # a fixture
@@ -28,8 +28,10 @@ from tests.staff.test_staff_clients_and_users import user as user  # a fixture
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 
-def sessions_of(user: Any) -> list[Session]:
-    return [s for s in Session.objects.all() if s.get_decoded().get(SESSION_KEY) == str(user.pk)]
+def sessions_of(user: Any) -> list[UserSession]:
+    return [
+        s for s in UserSession.objects.all() if s.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
 
 
 def signed_in(browser: Client) -> bool:
