@@ -8,7 +8,9 @@ Runnable by hand against `make run` with the demo app registered by `make demo`:
 It reads the apps' authorization server metadata (RFC 8414, issuer `<base>/o/apps`, at
 `<base>/.well-known/oauth-authorization-server/o/apps`), pushes the authorization request,
 prints the authorize URL for the citizen (sign in, e.g. as aino, and approve), reads the
-redirect URL you paste back (the page at http://127.0.0.1:8766/callback need not load),
+redirect URL you paste back (the page at http://127.0.0.1:8766/callback need not load; a
+loopback redirect may use any port, `--redirect-uri http://127.0.0.1:51004/callback`, as a
+native app's listener does, RFC 8252 §7.3),
 checks its `iss` against the metadata's issuer, exchanges the code with a DPoP proof and
 lists /api/v1/me/consents with the DPoP-bound token; with --write it also pauses and resumes
 the first active consent.

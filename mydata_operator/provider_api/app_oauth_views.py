@@ -3,11 +3,17 @@
 A citizen app (`ClientProfile.kind == citizen-app`) gets tokens for the citizen API
 (/api/v1/me/...), for the citizen who signs in and approves; never consent-bound provider
 tokens. The same FAPI 2.0 rules as for providers, with the same code: the request is pushed
-first (RFC 9126, `fapi.par_*`), redirect URIs match exactly (`fapi.redirect_uri_registered`),
-PKCE S256, every token is DPoP-bound (`security.dpop`), the approval needs a fresh step-up
-(the one rule, `security.stepup.stepup_required`). A public client (native or browser app)
-authenticates with nothing but PKCE and its DPoP key; a client that registered keys must send a
-private_key_jwt assertion. Grants and tokens are `security.citizen_apps`'.
+first (RFC 9126, `fapi.par_*`), PKCE S256, every token is DPoP-bound (`security.dpop`), the
+approval needs a fresh step-up (the one rule, `security.stepup.stepup_required`). A public
+client (native or browser app) authenticates with nothing but PKCE and its DPoP key; a client
+that registered keys must send a private_key_jwt assertion. Grants and tokens are
+`security.citizen_apps`'.
+
+Redirect URIs are where apps differ from providers: besides exact https, a native app may use
+the forms of RFC 8252 (`citizen_apps.redirect_uri_registered`): its own private-use scheme
+(`fi.example.app:/callback`, exact) or loopback http on 127.0.0.1 / [::1] on any port (same
+path). They are checked at PAR and again when the citizen opens and answers the request (the
+app's URIs may have changed since), and the code goes only to the URI the request named.
 
 - `AppPushedAuthorizationView` (POST /o/apps/par): the app pushes its request.
 - `AppAuthorizationView` (GET/POST /o/apps/authorize): the citizen sees which app asks for
@@ -22,7 +28,7 @@ private_key_jwt assertion. Grants and tokens are `security.citizen_apps`'.
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -55,6 +61,19 @@ def _oauth_error(error: str, description: str, status: int = 400) -> JsonRespons
     response = JsonResponse({"error": error, "error_description": description}, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+class AppRedirect(HttpResponseRedirect):
+    """The answer to an app at its redirect URI, already checked against its registration: so
+    its private-use scheme (RFC 8252 §7.1) is allowed here besides http(s)."""
+
+    def __init__(self, redirect_to: str) -> None:
+        self.allowed_schemes = ["https", "http", urlsplit(redirect_to).scheme]
+        super().__init__(redirect_to)
+
+
+def _redirect_uri_ok(application: Application, uri: Any) -> bool:
+    return citizen_apps.redirect_uri_registered(application.redirect_uris.split(), uri)
 
 
 def citizen_app(client_id: str | None) -> Application | None:
@@ -105,8 +124,12 @@ class AppPushedAuthorizationView(View):
             )
         if params.get("response_type") != "code":
             return _oauth_error("unsupported_response_type", "Only response_type=code.")
-        if not fapi.redirect_uri_registered(application, params.get("redirect_uri")):
-            return _oauth_error("invalid_request", "redirect_uri is not one the app registered.")
+        if not _redirect_uri_ok(application, params.get("redirect_uri")):
+            return _oauth_error(
+                "invalid_request",
+                "redirect_uri is not one the app registered (exact; a loopback one may differ "
+                "only in its port).",
+            )
         challenge = params.get("code_challenge", "")
         if params.get("code_challenge_method") != "S256" or not 43 <= len(challenge) <= 128:
             return _oauth_error(
@@ -174,6 +197,8 @@ class AppAuthorizationView(LoginRequiredMixin, View):
                 user_id=int(request.user.pk or 0),
                 at=timezone.now(),
             )
+            if not _redirect_uri_ok(application, params.get("redirect_uri")):
+                return self._error(request, _("This app no longer uses that address."))
             return self._page(request, application, params, request_uri=request_uri)
         except (fapi.ParInvalid, citizen_apps.AppGrantInvalid) as exc:
             log.warning("app authorization refused for %s: %s", application.client_id, exc)
@@ -218,6 +243,9 @@ class AppAuthorizationView(LoginRequiredMixin, View):
         except (fapi.ParInvalid, citizen_apps.AppGrantInvalid) as exc:
             return self._error(request, exc.description)
         redirect_uri = str(params["redirect_uri"])
+        if not _redirect_uri_ok(application, redirect_uri):  # taken away since it was pushed
+            log.warning("app authorization to an unregistered URI refused: %s", application)
+            return self._error(request, _("This app no longer uses that address."))
         answer: dict[str, str] = {}
         if person_for_user(request.user) is None:
             answer = {"error": "access_denied", "error_description": "Only a citizen can."}
@@ -238,9 +266,7 @@ class AppAuthorizationView(LoginRequiredMixin, View):
         if state := params.get("state"):
             answer["state"] = str(state)
         separator = "&" if "?" in redirect_uri else "?"
-        return HttpResponseRedirect(
-            with_iss(f"{redirect_uri}{separator}{urlencode(answer)}", app_issuer())
-        )
+        return AppRedirect(with_iss(f"{redirect_uri}{separator}{urlencode(answer)}", app_issuer()))
 
 
 def _token_urls(request: HttpRequest) -> tuple[str, ...]:

@@ -13,7 +13,13 @@ Rules (all here, called by the authorization server, the citizen API and the das
   lifetime ends when the step-up it was granted after goes stale, and a write grant gets no
   refresh token: the app sends the citizen back to authorize (with a fresh step-up). A
   read-only grant gets a refresh token (rotated on each use);
-- revoking the authorization (dashboard) ends all its tokens at the next request.
+- revoking the authorization (dashboard) ends all its tokens at the next request;
+- redirect URIs (`redirect_uri_problem`, `redirect_uri_registered`): exact https, or the two
+  forms RFC 8252 gives native apps: a private-use scheme named by a reverse domain
+  (`fi.example.app:/callback`, §7.1) matched exactly, and loopback
+  `http://127.0.0.1:{port}/path` or `http://[::1]:{port}/path` (§7.3), where only the port
+  may differ from the registered one. Never `localhost` (§8.3). Provider clients keep the
+  FAPI 2.0 rule, exact https (`provider_api.fapi.redirect_uri_registered`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -71,6 +79,119 @@ def scopes_parse(raw: str | None) -> tuple[str, ...]:
             f"unknown scope {' '.join(sorted(unknown))}; use {' '.join(SCOPES)}", "invalid_scope"
         )
     return tuple(s for s in SCOPES if s in asked)
+
+
+# --- Redirect URIs (RFC 8252) ------------------------------------------------------------
+
+#: Schemes that are never an app's own: the web's, and those a browser or OS runs or reads.
+FORBIDDEN_SCHEMES = frozenset(
+    {
+        "about", "blob", "content", "data", "file", "filesystem", "ftp", "intent",
+        "javascript", "mailto", "sms", "tel", "vbscript", "view-source", "ws", "wss",
+    }
+)  # fmt: skip
+#: A reverse domain name (RFC 8252 §7.1): labels of letters, digits and hyphens, at least one
+#: dot, the first label starting with a letter (a URI scheme must, RFC 3986 §3.1).
+_REVERSE_DOMAIN = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+", re.ASCII)
+#: A loopback redirect (RFC 8252 §7.3): the IP literal, an optional port, then path and query.
+_LOOPBACK = re.compile(
+    r"http://(?P<host>127\.0\.0\.1|\[::1\])(?::(?P<port>[0-9]{1,5}))?(?P<rest>[/?].*)?",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True)
+class _Loopback:
+    host: str
+    port: int | None
+    rest: str
+
+
+def _loopback(uri: str) -> _Loopback | None:
+    match = _LOOPBACK.fullmatch(uri)
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] is not None else None
+    if port is not None and not 1 <= port <= 65535:
+        return None
+    return _Loopback(host=match["host"], port=port, rest=match["rest"] or "")
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why a citizen app may not register this redirect URI, in words that name the fix; None
+    if it may. Allowed: https with a host; loopback http on 127.0.0.1 or [::1]; a private-use
+    scheme that is a reverse domain name, followed by a path with one slash (RFC 8252 §7)."""
+    if not uri:
+        return "the redirect URI is empty"
+    if any(ord(c) <= 0x20 or ord(c) >= 0x7F or c == "\\" for c in uri):
+        return "it has spaces, control or non-ASCII characters or backslashes (percent-encode them)"
+    if "#" in uri:
+        return "a redirect URI has no fragment (#) (RFC 6749 §3.1.2)"
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not scheme:
+        return "it has no scheme: use https://, http://127.0.0.1 or an app's own scheme"
+    lowered = scheme.lower()
+    if lowered == "https":
+        try:
+            parts = urlsplit(uri)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            return "it is not a valid https URI (host or port)"
+        if not rest.startswith("//") or not parts.hostname or "@" in parts.netloc:
+            return "an https redirect URI names a host, with no user name or password"
+        return None
+    if lowered == "http":
+        if _loopback(uri) is not None:
+            return None
+        try:
+            host = urlsplit(uri).hostname or ""
+        except ValueError:
+            host = ""
+        if host == "localhost" or host.endswith(".localhost"):
+            return (
+                "localhost is not accepted (RFC 8252 §8.3): use http://127.0.0.1:{port}/path "
+                "or http://[::1]:{port}/path"
+            )
+        return (
+            "http is only for loopback: http://127.0.0.1:{port}/path or "
+            "http://[::1]:{port}/path, port 1-65535 (RFC 8252 §7.3); otherwise use https"
+        )
+    if lowered in FORBIDDEN_SCHEMES:
+        return f"the scheme {scheme}: is not an app's own; use a reverse domain name you control"
+    if scheme != lowered:
+        return f"write the scheme in lower case ({lowered}:), as it is matched exactly"
+    if not _REVERSE_DOMAIN.fullmatch(scheme):
+        return (
+            f"the scheme {scheme}: is not a reverse domain name: an app's own scheme names a "
+            "domain its publisher controls, with at least one dot, e.g. "
+            "fi.example.app:/callback (RFC 8252 §7.1)"
+        )
+    if not rest.startswith("/") or rest.startswith("//"):
+        return (
+            f"after the app's own scheme comes a path with a single slash, e.g. {scheme}:/callback "
+            "(RFC 8252 §7.1)"
+        )
+    return None
+
+
+def redirect_uri_matches(registered: str, uri: str) -> bool:
+    """Does `uri` match this registered redirect URI? Character for character (and still of an
+    allowed form), except a loopback one, whose port may differ (RFC 8252 §7.3): the app
+    listens on whatever port the OS gave it. Same IP literal, same path and query."""
+    if uri == registered:
+        return redirect_uri_problem(uri) is None
+    ours, theirs = _loopback(registered), _loopback(uri)
+    return (
+        ours is not None
+        and theirs is not None
+        and ours.host == theirs.host
+        and ours.rest == theirs.rest
+    )
+
+
+def redirect_uri_registered(registered: Iterable[str], uri: str | None) -> bool:
+    """Is `uri` one a citizen app may be sent to, given the URIs it registered?"""
+    return bool(uri) and any(redirect_uri_matches(r, str(uri)) for r in registered)
 
 
 def app_authorization_create(
@@ -278,8 +399,13 @@ def app_authorizations_revoke_for_client(
     authorizations = CitizenAppAuthorization.objects.filter(
         application_id=application_id, revoked_at__isnull=True
     )
-    if redirect_uris is not None:
-        authorizations = authorizations.filter(redirect_uri__in=list(redirect_uris))
+    if redirect_uris is not None:  # a loopback URI also took its codes on other ports
+        ended = [
+            a.pk
+            for a in authorizations.only("pk", "redirect_uri")
+            if any(redirect_uri_matches(r, a.redirect_uri) for r in redirect_uris)
+        ]
+        authorizations = authorizations.filter(pk__in=ended)
     return authorizations.update(revoked_at=at)
 
 

@@ -36,7 +36,11 @@ class RedirectUrisForm(_ReasonForm):
     redirect_uris = forms.CharField(
         label="Redirect URIs",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Exact URIs, one a line (https; http on loopback only for a demo client).",
+        help_text=(
+            "Exact URIs, one a line (https; http on loopback only for a demo client). A "
+            "citizen app may also have its own scheme (fi.example.app:/callback) or "
+            "http://127.0.0.1 or http://[::1] (any port)."
+        ),
     )
     field_order = ["redirect_uris", "reason"]
 

@@ -37,6 +37,7 @@ from mydata_operator.provider_api.tokens import (
 from mydata_operator.security.citizen_apps import (
     app_authorizations_revoke_for_client,
     app_authorizations_revoke_for_user,
+    redirect_uri_problem,
 )
 from mydata_operator.security.sessions import sessions_end_for_user
 from schemas.hetu import InvalidHetu, parse_hetu
@@ -242,14 +243,20 @@ def _client_body(application: Application) -> dict[str, Any]:
     return {"id": application.pk, "clientId": application.client_id, "name": application.name}
 
 
-def _redirect_uris(uris: Sequence[str]) -> list[str]:
-    """The URIs as given, once each, in order; each one a URI DOT would accept."""
+def _redirect_uris(uris: Sequence[str], *, citizen_app: bool) -> list[str]:
+    """The URIs as given, once each, in order; each one a URI DOT would accept (a provider's),
+    or one of the forms a citizen app may register (RFC 8252: its own scheme, loopback)."""
     validator = AllowedURIValidator(
         schemes=["https", "http"], name="redirect uri", allow_path=True, allow_query=True
     )
     kept: list[str] = []
     for uri in (u.strip() for u in uris):
         if not uri or uri in kept:
+            continue
+        if citizen_app:
+            if problem := redirect_uri_problem(uri):
+                raise invalid("/redirectUris", f"{uri}: {problem}")
+            kept.append(uri)
             continue
         try:
             validator(uri)
@@ -264,12 +271,16 @@ def _redirect_uris(uris: Sequence[str]) -> list[str]:
 def client_redirect_uris_change(
     *, application: Application, redirect_uris: Sequence[str], actor: StaffActor, reason: str
 ) -> Application:
-    """Give the client other exact redirect URIs (https; http on loopback for a demo client).
+    """Give the client other redirect URIs: a provider's exact https (http on loopback for a
+    demo client); a citizen app's also its own scheme or loopback (RFC 8252, `citizen_apps`).
     For every URI taken away, whatever may have been sent to it ends: the codes and pushed
     requests for it, the citizen-app authorizations whose code went there, and, for a provider
     client, all its tokens (a token does not record which URI its code went to)."""
     reason = _reason(reason)
-    uris = _redirect_uris(redirect_uris)
+    citizen_app = ClientProfile.objects.filter(
+        application_id=application.pk, kind=ClientProfile.Kind.CITIZEN_APP
+    ).exists()
+    uris = _redirect_uris(redirect_uris, citizen_app=citizen_app)
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         old = locked.redirect_uris.split()
@@ -277,7 +288,7 @@ def client_redirect_uris_change(
             raise invalid("/redirectUris", "These already are the client's redirect URIs.")
         locked.redirect_uris = " ".join(uris)
         locked.save(update_fields=["redirect_uris"])
-        for uri in uris:
+        for uri in uris if not citizen_app else ():  # an app's were checked above
             if not redirect_uri_registered(locked, uri):
                 raise invalid(
                     "/redirectUris", f"{uri}: use https (http only on loopback, for a demo client)"

@@ -1,6 +1,11 @@
 """Register a citizen's own app (ClientProfile.kind citizen-app): a public client (PKCE S256
 and DPoP, no secret), or, with --jwks, one that authenticates with private_key_jwt. Its
-tokens work on the citizen API (/api/v1/me/...) only. Safe to run again for the same id."""
+tokens work on the citizen API (/api/v1/me/...) only. Safe to run again for the same id.
+
+Redirect URIs: exact https, or what RFC 8252 gives native apps: the app's own scheme, a reverse
+domain name (`fi.example.app:/callback`), or loopback `http://127.0.0.1:{port}/path` /
+`http://[::1]:{port}/path` (any port at authorize). `localhost` and other http are refused
+(`security.citizen_apps.redirect_uri_problem` says why)."""
 
 import json
 from pathlib import Path
@@ -12,21 +17,22 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import Application
 
 from mydata_operator.provider_api.client_keys import client_keys_register
-from mydata_operator.provider_api.fapi import redirect_uri_registered
 from mydata_operator.provider_api.models import ClientProfile
+from mydata_operator.security.citizen_apps import redirect_uri_problem
 
 
 class Command(BaseCommand):
-    help = "Register a citizen app: its name, exact redirect URIs, and optionally its keys."
+    help = (
+        "Register a citizen app: its name, redirect URIs (https, its own reverse-domain scheme, "
+        "or http://127.0.0.1 / http://[::1]), and optionally its keys."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("client_id", help="The app's client id")
         parser.add_argument("--name", required=True, help="Shown to citizens at authorize")
         parser.add_argument("--redirect-uri", action="append", required=True)
         parser.add_argument("--jwks", type=Path, help="Public JWK Set: a confidential app")
-        parser.add_argument(
-            "--demo", action="store_true", help="A demo app: http://127.0.0.1 redirects allowed"
-        )
+        parser.add_argument("--demo", action="store_true", help="A demo app (ClientProfile.demo)")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,6 +44,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{client_id} is a provider's client, not a citizen app.")
             self.stdout.write(f"client_id={client_id} (already registered)\n")
             return
+        for uri in options["redirect_uri"]:
+            if problem := redirect_uri_problem(uri):
+                raise CommandError(f"redirect URI {uri!r} is refused: {problem}")
         app = Application.objects.create(
             client_id=client_id,
             client_secret=generate_client_secret(),  # DOT wants one; never used or shown
@@ -50,9 +59,6 @@ class Command(BaseCommand):
         ClientProfile.objects.create(
             application=app, demo=options["demo"], kind=ClientProfile.Kind.CITIZEN_APP
         )
-        for uri in options["redirect_uri"]:
-            if not redirect_uri_registered(app, uri):
-                raise CommandError(f"{uri}: use https (http only on loopback, for --demo)")
         if options["jwks"]:
             try:
                 client_keys_register(application=app, jwks=json.loads(options["jwks"].read_text()))
