@@ -109,7 +109,7 @@ class UserSession(AbstractBaseSession):
     """A browser session, stored as Django's database engine stores it, plus the user it is
     signed in as (`SESSION_ENGINE` is `mydata_operator.security.session_store`). Django's own
     table has no such column, so ending every session of one user (staff turning an account
-    off) would have to decode every stored session; here it is one indexed DELETE."""
+    off) would have to decode every stored session; here only that user's rows are read."""
 
     user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 

@@ -1,5 +1,5 @@
 """Django's database session engine, storing with each session the user it is signed in as
-(`models.UserSession.user_id`), so `sessions.sessions_end_for_user` is one indexed DELETE.
+(`models.UserSession.user_id`), so `sessions.sessions_end_for_user` reads only that user's rows.
 
 The column follows the session's data: it is written on every save, so signing in, signing
 out (Django flushes the session) and a new session key on sign-in all keep it right.

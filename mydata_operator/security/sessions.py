@@ -22,8 +22,9 @@ def session_stamp(request: HttpRequest) -> None:
 def sessions_end_for_user(*, user_id: int) -> int:
     """End every session signed in as this user; return how many were still unexpired.
 
-    One indexed statement (`models.UserSession.user_id`). A deleted session does not come
-    back when the account is turned on again: the user signs in anew."""
+    Two statements on the `models.UserSession.user_id` index (count, delete), not a read of
+    every stored session. A deleted session does not come back when the account is turned on
+    again: the user signs in anew."""
     sessions = UserSession.objects.filter(user_id=user_id)
     unexpired = sessions.filter(expire_date__gt=timezone.now()).count()
     sessions.delete()
