@@ -11,7 +11,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -29,6 +31,12 @@ def _database_url() -> str:
         )
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def other_connection() -> "psycopg.Connection[Any]":
+    """A second connection to the test database, beside Django's (autocommit): what another
+    process of the service would see, or a stand-in for the server's administrator."""
+    return psycopg.connect(_database_url(), autocommit=True)
 
 
 @pytest.fixture

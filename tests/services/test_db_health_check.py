@@ -5,9 +5,10 @@ that answered a moment ago is not checked (its next query is the check)."""
 import time
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection
+
+from tests.services.conftest import other_connection
 
 pytestmark = pytest.mark.services
 
@@ -19,15 +20,7 @@ def _server_drops_our_connection() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    ) as other:
+    with other_connection() as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
     time.sleep(0.2)
 

@@ -5,28 +5,14 @@ and never making a caller's own transaction commit that way."""
 import datetime as dt
 import uuid
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 
 from mydata_operator.security.models import DpopProofUse
 from mydata_operator.security.replay import first_use
+from tests.services.conftest import other_connection
 
 pytestmark = pytest.mark.services
-
-
-def _other_connection() -> psycopg.Connection:
-    if connection.vendor != "postgresql":
-        pytest.fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    db = connection.settings_dict
-    return psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    )
 
 
 def _record(jti: str) -> bool:
@@ -39,7 +25,7 @@ def test_a_record_is_seen_by_another_connection_at_once_and_a_second_use_is_refu
 ) -> None:
     jti = uuid.uuid4().hex
     assert _record(jti) is True
-    with _other_connection() as other:
+    with other_connection() as other:
         seen = other.execute(
             "SELECT count(*) FROM provider_api_dpopproofuse WHERE jti = %s", [jti]
         ).fetchone()
