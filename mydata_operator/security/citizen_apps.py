@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from .models import CitizenAppAuthorization, CitizenAppToken
 
@@ -399,13 +400,21 @@ def app_authorizations_revoke_for_client(
     authorizations = CitizenAppAuthorization.objects.filter(
         application_id=application_id, revoked_at__isnull=True
     )
-    if redirect_uris is not None:  # a loopback URI also took its codes on other ports
-        ended = [
-            a.pk
-            for a in authorizations.only("pk", "redirect_uri")
-            if any(redirect_uri_matches(r, a.redirect_uri) for r in redirect_uris)
-        ]
-        authorizations = authorizations.filter(pk__in=ended)
+    if redirect_uris is not None:
+        removed = set(redirect_uris)
+        # Exactly these URIs (whatever their form: an old localhost one too), in the database;
+        # and a removed loopback URI's codes on other ports, among the loopback rows only.
+        chosen = Q(redirect_uri__in=removed)
+        if loopback := [uri for uri in removed if _loopback(uri) is not None]:
+            other_ports = [
+                a.pk
+                for a in authorizations.filter(redirect_uri__startswith="http://")
+                .exclude(redirect_uri__in=removed)
+                .only("pk", "redirect_uri")
+                if any(redirect_uri_matches(r, a.redirect_uri) for r in loopback)
+            ]
+            chosen |= Q(pk__in=other_ports)
+        authorizations = authorizations.filter(chosen)
     return authorizations.update(revoked_at=at)
 
 

@@ -10,13 +10,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from oauth2_provider.models import Application
 
 from consents.errors import ConsentError
 from consents.models import Consent
+from mydata_operator.identity.models import Person
 from mydata_operator.provider_api.client_keys import app_issuer
 from mydata_operator.provider_api.models import ClientProfile
 from mydata_operator.security.citizen_apps import (
+    app_authorization_create,
+    app_authorizations_revoke_for_client,
     redirect_uri_matches,
     redirect_uri_problem,
     redirect_uri_registered,
@@ -362,6 +366,33 @@ def test_taking_a_loopback_uri_away_ends_the_authorizations_on_any_port(
     ended = CitizenAppAuthorization.objects.filter(revoked_at__isnull=False)
     assert [a.redirect_uri for a in ended] == ["http://127.0.0.1:51004/callback"]
     assert CitizenAppAuthorization.objects.filter(revoked_at=None).count() == 1
+
+
+def test_taking_away_a_uri_of_a_form_now_refused_ends_its_authorizations(
+    native_app: Application, citizen: Person
+) -> None:
+    """A code that went to a URI registered before these rules (a localhost one) is ended
+    when staff take that URI away, though the URI no longer matches anything."""
+    old = "http://localhost:51004/callback"
+    now = timezone.now()
+    for uri in (old, "http://localhost:51005/callback", SCHEME_REDIRECT):
+        app_authorization_create(
+            application=native_app,
+            user=citizen.user,
+            scopes=("consents:read",),
+            redirect_uri=uri,
+            code_challenge="c" * 43,
+            step_up_at=now,
+            at=now,
+        )
+    assert (
+        app_authorizations_revoke_for_client(
+            application_id=native_app.pk, at=now, redirect_uris=[old]
+        )
+        == 1
+    )
+    ended = CitizenAppAuthorization.objects.filter(revoked_at__isnull=False)
+    assert [a.redirect_uri for a in ended] == [old]
 
 
 def test_staff_give_a_citizen_app_its_own_scheme_but_not_a_dotless_one(
