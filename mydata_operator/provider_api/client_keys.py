@@ -374,16 +374,6 @@ def client_assertion_verify(
     )
 
 
-def claimed_issuer(token: str) -> str:
-    """The unverified `iss` of a JWT ("" if none): which client it claims to come from."""
-    try:
-        _header, claims = _unverified_claims(token)
-    except ClientJwtInvalid:
-        return ""
-    issuer = claims.get("iss")
-    return issuer[:100] if isinstance(issuer, str) else ""
-
-
 def client_jwt_uses_prune(*, now: dt.datetime | None = None) -> int:
     """Forget jtis whose JWTs have expired (a replay of those fails on exp anyway)."""
     deleted, _ = ClientJwtUse.objects.filter(expires_at__lt=now or timezone.now()).delete()
