@@ -27,7 +27,6 @@ parsing and the reads, never the check.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import json
@@ -45,6 +44,7 @@ from oauth2_provider.models import Application
 
 from mydata_operator.identity.models import Provider
 from mydata_operator.security.dpop import ALLOWED_ALGS
+from mydata_operator.security.jws import unverified_parts
 from mydata_operator.security.replay import first_use, replay_statement
 
 from .binding import model_from_row
@@ -233,17 +233,10 @@ def client_keys_register(*, application: Application, jwks: dict[str, Any]) -> l
 
 
 def _unverified_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise ClientJwtInvalid("not a compact JWS (three dot-separated parts)", field="jwt")
     try:
-        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, TypeError) as exc:
-        raise ClientJwtInvalid("header or claims are not base64url JSON", field="jwt") from exc
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise ClientJwtInvalid("header and claims must be JSON objects", field="jwt")
-    return header, claims
+        return unverified_parts(token)
+    except ValueError as exc:
+        raise ClientJwtInvalid(f"the JWT: {exc}", field="jwt") from exc
 
 
 def client_jwt_verify(

@@ -19,7 +19,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
+from .jws import unverified_parts
 from .models import DpopProofUse
 from .replay import first_use
 
@@ -78,15 +78,10 @@ def _nonce_ok(value: object, at: dt.datetime) -> bool:
 
 
 def _header(proof: str) -> dict[str, Any]:
-    parts = proof.split(".")
-    if len(parts) != 3:
-        raise DpopInvalid("the DPoP proof is not a compact JWS")
     try:
-        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (ValueError, TypeError) as exc:
-        raise DpopInvalid("the DPoP proof header is not base64url JSON") from exc
-    if not isinstance(header, dict):
-        raise DpopInvalid("the DPoP proof header is not a JSON object")
+        header, _claims = unverified_parts(proof)
+    except ValueError as exc:
+        raise DpopInvalid(f"the DPoP proof: {exc}") from exc
     return header
 
 
