@@ -842,6 +842,28 @@ def _probe(service: Service, ep: Endpoint, creds: Credentials) -> tuple[int, str
     return resp.status_code, resp.text[:300]
 
 
+def _interleaved(
+    runner: Runner, endpoints: list[Endpoint], label: str = "run"
+) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """RUNS rounds; in each, every client count, and for it every endpoint in turn (so a
+    burst of load on the machine falls on all of them alike). Samples by endpoint and count."""
+    samples: dict[str, dict[int, list[dict[str, Any]]]] = {
+        ep.name: {c: [] for c in CLIENTS} for ep in endpoints
+    }
+    for run in range(RUNS):
+        for clients in CLIENTS:
+            for ep in endpoints:
+                r = runner.run(ep, clients)
+                samples[ep.name][clients].append(r)
+                print(
+                    f"{label} {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s 2xx "
+                    f"p50 {r['p50_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
+                    f"lines {r.get('lines_generated', '-')}, load {r['load_avg']}",
+                    flush=True,
+                )
+    return samples
+
+
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     rps = [r["rps"] for r in runs]
     p50 = [r["p50_ms"] for r in runs]
@@ -897,22 +919,7 @@ def main() -> None:
         for ep in ENDPOINTS:
             present[ep.name] = _probe(service, ep, creds)
             print(f"probe {ep.name}: {present[ep.name]}", flush=True)
-        samples: dict[str, dict[int, list[dict[str, Any]]]] = {
-            ep.name: {c: [] for c in CLIENTS} for ep in ENDPOINTS
-        }
-        for run in range(RUNS):
-            for clients in CLIENTS:
-                for ep in ENDPOINTS:
-                    if present[ep.name][0] != 200:
-                        continue
-                    r = runner.run(ep, clients)
-                    samples[ep.name][clients].append(r)
-                    print(
-                        f"run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s 2xx "
-                        f"p50 {r['p50_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
-                        f"lines {r.get('lines_generated', '-')}, load {r['load_avg']}",
-                        flush=True,
-                    )
+        samples = _interleaved(runner, [e for e in ENDPOINTS if present[e.name][0] == 200])
         trivial = {c: _summary(samples[ENDPOINTS[0].name][c]) for c in CLIENTS}
         for ep in ENDPOINTS:
             entry: dict[str, Any] = {"method": ep.method, "path": ep.path, "goal": ep.goal}
@@ -985,24 +992,11 @@ def floor(service: Service, runner: Runner, pair: tuple[Endpoint, Endpoint]) -> 
     out: dict[str, Any] = {}
     for mode, what in FLOOR_MODES.items():
         service.web(f"{mode}:{THREADS}")
-        samples: dict[int, dict[str, list[dict[str, Any]]]] = {
-            c: {trivial.name: [], intro.name: []} for c in CLIENTS
-        }
-        for run in range(RUNS):
-            for clients in CLIENTS:
-                for ep in pair:
-                    r = runner.run(ep, clients)
-                    samples[clients][ep.name].append(r)
-                    print(
-                        f"{mode} run {run + 1}/{RUNS} c={clients} {ep.name}: {r['rps']:.1f}/s "
-                        f"2xx p50 {r['p50_ms']:.1f} ms, non-2xx {r['non_2xx']}, "
-                        f"load {r['load_avg']}",
-                        flush=True,
-                    )
+        samples = _interleaved(runner, list(pair), label=mode)
         row: dict[str, Any] = {"what": what}
         for clients in CLIENTS:
-            t = _summary(samples[clients][trivial.name])
-            i = _summary(samples[clients][intro.name])
+            t = _summary(samples[trivial.name][clients])
+            i = _summary(samples[intro.name][clients])
             row[f"clients_{clients}"] = {
                 "trivial": t,
                 "introspection": i,
